@@ -1,0 +1,65 @@
+# MedLedger: `make up` brings the whole system up on the lab, `make test` runs every test.
+# Real VMs: `make artifacts` then `uv run ansible-playbook -i inventories/paper playbooks/site.yml`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+RUN := uv run --frozen
+PLAYBOOK := $(RUN) ansible-playbook
+export ARTIFACTS_DIR ?= $(CURDIR)/artifacts
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: venv
+venv: ## Install the pinned Python tools (uv.lock)
+	@command -v uv >/dev/null || pip install --quiet "uv==$(UV_VERSION)"
+	@uv sync --frozen --quiet
+
+.PHONY: artifacts
+artifacts: venv ## Build or fetch every pinned artifact into $(ARTIFACTS_DIR), with SHA256SUMS
+	$(RUN) medledger-artifacts --out "$(ARTIFACTS_DIR)"
+
+.PHONY: artifacts-lock
+artifacts-lock: venv ## Re-resolve the Maven artifacts and rewrite maven.lock (after a version bump)
+	$(RUN) medledger-artifacts --lock
+
+.PHONY: lab-up lab-down lab-status
+lab-up: venv ## Start the 7 lab hosts (containers at the inventory's addresses)
+	$(RUN) medledger-lab up
+lab-down: venv ## Remove the lab's containers, network, volumes and key
+	$(RUN) medledger-lab down
+lab-status: venv ## Show the lab's hosts
+	$(RUN) medledger-lab status
+
+.PHONY: deploy
+deploy: venv ## Run playbooks/site.yml against the lab
+	$(PLAYBOOK) playbooks/site.yml
+
+.PHONY: up
+up: artifacts lab-up deploy ## Artifacts + lab + the whole deployment
+
+.PHONY: down
+down: lab-down ## Tear the lab down (leaves the build caches)
+
+.PHONY: lint
+lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
+	$(RUN) ruff check tools plugins tests
+	$(RUN) ruff format --check tools plugins tests
+	$(RUN) mypy
+	$(RUN) yamllint --strict .
+	$(RUN) ansible-lint --profile production playbooks roles
+
+.PHONY: unit
+unit: venv ## Unit tests and playbook checks that need no lab
+	$(RUN) pytest -m "not lab" tests
+
+.PHONY: infra
+infra: venv ## testinfra against the running lab (make up first)
+	$(RUN) pytest -m lab tests
+
+.PHONY: test
+test: lint unit up infra ## Everything: lint, unit tests, lab deployment, testinfra

@@ -1,0 +1,122 @@
+"""The inventory checks: the paper's topology passes, and each kind of mistake is named with its fix."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from medledger_tools.topology import Topology, validate
+
+Edit = Callable[[dict[str, dict[str, Any]], dict[str, list[str]]], None]
+
+
+def edited(paper: Topology, edit: Edit) -> Topology:
+    hostvars = copy.deepcopy({host: dict(values) for host, values in paper.hostvars.items()})
+    groups = copy.deepcopy({group: list(members) for group, members in paper.groups.items()})
+    edit(hostvars, groups)
+    return Topology(hostvars, groups)
+
+
+def set_everywhere(name: str, value: Any) -> Edit:
+    def edit(hostvars: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+        for values in hostvars.values():
+            values[name] = value
+
+    return edit
+
+
+def test_paper_topology_is_valid(paper: Topology) -> None:
+    assert validate(paper) == []
+
+
+def test_paper_topology_matches_table_a3(paper: Topology) -> None:
+    peers = {paper.hostvars[h]["fabric_peer_name"]: paper.hostvars[h]["ansible_host"] for h in paper.members("peers")}
+    assert peers == {
+        "peerxinqiao": "172.20.29.30", "peerkunyi": "172.20.29.31", "peerhuaxi": "172.20.29.32",
+        "peergovernment": "172.20.29.33", "peermindray": "172.20.29.34", "peercqu": "172.20.29.35",
+        "peerhealthcare": "172.20.29.36",
+    }
+    assert paper.members("orderers") == paper.members("zookeeper") == ["vm30", "vm31", "vm32"]
+    assert paper.members("kafka") == ["vm30", "vm31", "vm32", "vm33"]
+    assert paper.members("cas") == ["vm31", "vm33"]
+    on_patient_channel = sorted(
+        paper.hostvars[h]["fabric_peer_name"] for h in paper.members("peers") if "patientchannel" in paper.peer_channels(h)
+    )
+    assert on_patient_channel == ["peergovernment", "peerhuaxi", "peerkunyi", "peerxinqiao"]
+    assert all("datausagechannel" in paper.peer_channels(h) for h in paper.members("peers"))
+
+
+def _dup_address(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm31"]["ansible_host"] = "172.20.29.30"
+
+
+def _dup_peer_name(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm35"]["fabric_peer_name"] = "peermindray"
+
+
+def _even_zookeeper(_: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+    groups["zookeeper"].append("vm33")
+
+
+def _missing_var(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    del hv["vm33"]["kafka_broker_id"]
+
+
+def _unknown_org(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm34"]["fabric_peer_organisation"] = "OrgMindray"
+
+
+def _unknown_channel(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm34"]["fabric_peer_channels"] = ["datausagechannel", "researchchannel"]
+
+
+def _third_party_on_patient_channel(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm34"]["fabric_peer_channels"] = ["patientchannel", "datausagechannel"]
+
+
+def _government_leaves_patient_channel(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm33"]["fabric_peer_channels"] = ["datausagechannel"]
+
+
+def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm33"]["kafka_broker_id"] = 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (_dup_address, "vm31: address 172.20.29.30 is also vm30's; give each host its own ansible_host"),
+        (_dup_peer_name, "vm35: fabric_peer_name peermindray is also vm34's; each host in peers needs its own"),
+        (_dup_broker_id, "vm33: kafka_broker_id 0 is also vm30's; each host in kafka needs its own"),
+        (_even_zookeeper, "group zookeeper: 4 hosts (vm30, vm31, vm32, vm33); an ensemble needs an odd count"),
+        (set_everywhere("medledger_kafka_replication_factor", 5),
+         "group kafka: 4 brokers, fewer than medledger_kafka_replication_factor 5"),
+        (set_everywhere("medledger_kafka_min_insync_replicas", 3),
+         "all: medledger_kafka_min_insync_replicas 3 is not below the replication factor 3"),
+        (_missing_var, "vm33: missing kafka_broker_id (required for hosts in group kafka); set it in host_vars/vm33.yml"),
+        (_unknown_org, "vm34: fabric_peer_organisation OrgMindray is not in medledger_organisations"),
+        (_unknown_channel, "vm34: fabric_peer_channels names researchchannel, which is not in medledger_channels"),
+        (_third_party_on_patient_channel,
+         "vm34: joins patientchannel, but its organisation OrgThirdParty is not a member of it"),
+        (_government_leaves_patient_channel,
+         "channel patientchannel: no peer of member organisation OrgGovernment joins it"),
+        (set_everywhere("medledger_consensus", "solo"), "all: medledger_consensus is 'solo'; use one of kafka, etcdraft"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 40 else None,
+)
+def test_each_mistake_is_named_with_its_fix(paper: Topology, edit: Edit, expected: str) -> None:
+    errors = validate(edited(paper, edit))
+    assert any(error.startswith(expected) for error in errors), errors
+    assert all("\n" not in error for error in errors)
+
+
+def test_raft_needs_neither_kafka_nor_zookeeper(paper: Topology) -> None:
+    def raft_only(hostvars: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+        set_everywhere("medledger_consensus", "etcdraft")(hostvars, groups)
+        groups["zookeeper"] = []
+        groups["kafka"] = []
+
+    assert validate(edited(paper, raft_only)) == []

@@ -1,0 +1,317 @@
+"""Build the pinned artifacts of versions.yml into one directory with SHA256SUMS and manifest.json.
+
+Roles install only from that directory, the way an air-gapped hospital network installs: every file is
+listed with its SHA-256, and the hosts verify what they receive against it. Builds are cached under
+``$MEDLEDGER_CACHE`` (default ``~/.cache/medledger``) keyed by the recipe, so a second run costs seconds.
+An artifact whose sources the registries refuse is recorded as unavailable, with the registry's answer,
+instead of failing the others: the roles then refuse to install it with that reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medledger_tools.paths import REPO_ROOT, cache_dir
+
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+MAVEN_LOCK = REPO_ROOT / "maven.lock"
+
+LAUNCHER = """#!/bin/sh
+# Runs {main_class} from the jars of this artifact (written by medledger-artifacts).
+here=$(dirname "$(readlink -f "$0")")
+exec java ${{JAVA_OPTS:-}} -cp "$here/../libs/*" {main_class} "$@"
+"""
+
+
+class ArtifactError(Exception):
+    """An artifact could not be built; the message is one line meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    spec: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.spec["version"])
+
+    @property
+    def root(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    @property
+    def key(self) -> str:
+        """Changes whenever anything that shapes the artifact changes."""
+        text = json.dumps([self.name, self.spec, LAUNCHER], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_recipes(path: Path) -> list[Recipe]:
+    data = yaml.safe_load(path.read_text())
+    return [Recipe(name, spec) for name, spec in data.items()]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def progress(message: str) -> None:
+    print(f"artifacts: {message}", file=sys.stderr, flush=True)
+
+
+def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        tail = " | ".join(lines[-3:]) if lines else f"exit code {result.returncode}"
+        raise ArtifactError(f"{' '.join(command[:3])}: {tail}")
+    return result.stdout
+
+
+# --- Go ------------------------------------------------------------------------------------------
+
+
+def go_module_dir(module: str, version: str) -> Path:
+    """Download a module through the Go module proxy (checked against the checksum database)."""
+    out = run(["go", "mod", "download", "-json", f"{module}@{version}"])
+    info = json.loads(out)
+    if info.get("Error"):
+        raise ArtifactError(f"go mod download {module}@{version}: {info['Error']}")
+    return Path(info["Dir"])
+
+
+def build_go(spec: dict[str, Any], tree: Path) -> None:
+    module, version = spec["module"], spec["version"]
+    source = go_module_dir(module, version)
+    bin_dir = tree / spec.get("bin_dir", "bin")
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        # Build inside a writable copy: module cache trees are read-only, and building there (rather
+        # than `go install pkg@version`) also works when a release's go.mod carries replace directives.
+        workdir = Path(work) / "src"
+        shutil.copytree(source, workdir)
+        for path in workdir.rglob("*"):
+            path.chmod(path.stat().st_mode | 0o200)
+        env = dict(os.environ, CGO_ENABLED="1" if spec.get("cgo") else "0", GOFLAGS="-mod=mod")
+        packages = [f"./{package}" for package in spec["packages"]]
+        progress(f"go build {module}@{version}: {len(packages)} command(s) (minutes when cold)")
+        run(
+            ["go", "build", "-trimpath", "-ldflags", f"-s -w {spec.get('ldflags', '')}".strip(),
+             "-o", str(bin_dir), *packages],
+            cwd=workdir, env=env,
+        )
+        for source_file, dest in spec.get("copy", {}).items():
+            (tree / dest).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(workdir / source_file, tree / dest)
+
+
+# --- Maven ---------------------------------------------------------------------------------------
+
+
+def maven_pom(coordinates: list[str]) -> str:
+    dependencies = []
+    for coordinate in coordinates:
+        group, artifact, version = coordinate.split(":")
+        dependencies.append(
+            f"<dependency><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+            f"<version>{version}</version></dependency>"
+        )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>'
+        "<groupId>org.medledger</groupId><artifactId>artifact</artifactId><version>1</version>"
+        f"<packaging>pom</packaging><dependencies>{''.join(dependencies)}</dependencies></project>"
+    )
+
+
+def read_maven_lock() -> dict[str, str]:
+    if not MAVEN_LOCK.exists():
+        return {}
+    lock: dict[str, str] = {}
+    for line in MAVEN_LOCK.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split()
+            lock[name] = digest
+    return lock
+
+
+def build_maven(recipe: Recipe, tree: Path, lock: dict[str, str] | None) -> dict[str, str]:
+    """Resolve jars with Maven (strict repository checksums), then check them against maven.lock.
+
+    Returns the jars' digests, keyed ``<artifact>/<jar>``, for the lock. ``lock`` None means: write
+    mode, accept what Maven resolved (``make artifacts-lock``).
+    """
+    libs = tree / "libs"
+    with tempfile.TemporaryDirectory() as work:
+        (Path(work) / "pom.xml").write_text(maven_pom(recipe.spec["maven"]))
+        progress(f"maven: resolving {recipe.root} ({len(recipe.spec['maven'])} coordinates)")
+        run(
+            ["mvn", "-q", "-B", "-C", "dependency:copy-dependencies", "-DincludeScope=runtime",
+             f"-DoutputDirectory={libs}"],
+            cwd=Path(work),
+        )
+    digests = {f"{recipe.name}/{jar.name}": sha256_file(jar) for jar in sorted(libs.glob("*.jar"))}
+    if lock is not None:
+        expected = {name: digest for name, digest in lock.items() if name.startswith(f"{recipe.name}/")}
+        if not expected:
+            raise ArtifactError(f"{recipe.name}: not in maven.lock; run `make artifacts-lock`")
+        if digests != expected:
+            changed = sorted(set(digests.items()) ^ set(expected.items()))
+            raise ArtifactError(
+                f"{recipe.name}: jars differ from maven.lock ({changed[0][0]} and {len(changed) - 1} more)"
+            )
+    bin_dir = tree / "bin"
+    bin_dir.mkdir()
+    for launcher, main_class in recipe.spec.get("launchers", {}).items():
+        script = bin_dir / launcher
+        script.write_text(LAUNCHER.format(main_class=main_class))
+        script.chmod(0o755)
+    return digests
+
+
+# --- Assembly ------------------------------------------------------------------------------------
+
+
+def tree_files(tree: Path) -> Iterator[Path]:
+    return (path for path in sorted(tree.rglob("*")) if path.is_file())
+
+
+def deterministic_tarball(tree: Path, tarball: Path) -> None:
+    """Same content, same bytes: owners, times and order are fixed so the digest is stable."""
+
+    def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mtime = 0
+        info.mode = 0o755 if info.isdir() or info.mode & 0o111 else 0o644
+        return info
+
+    with tarball.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped, \
+            tarfile.open(fileobj=zipped, mode="w") as archive:
+        for path in [tree, *sorted(tree.rglob("*"))]:
+            archive.add(path, arcname=str(path.relative_to(tree.parent)), recursive=False,
+                        filter=normalise)
+
+
+def build(recipe: Recipe, lock: dict[str, str] | None) -> tuple[Path, dict[str, str]]:
+    """Build one recipe into the cache; returns the cached tarball and jar digests (Maven)."""
+    cached = cache_dir() / "artifacts" / recipe.key / f"{recipe.root}.tar.gz"
+    if cached.exists() and lock is not None:
+        return cached, {}
+    with tempfile.TemporaryDirectory() as work:
+        tree = Path(work) / recipe.root
+        tree.mkdir()
+        digests: dict[str, str] = {}
+        for go_spec in recipe.spec.get("go", []):
+            build_go(go_spec, tree)
+        if "maven" in recipe.spec:
+            digests = build_maven(recipe, tree, lock)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial")
+        deterministic_tarball(tree, partial)
+        partial.rename(cached)
+    return cached, digests
+
+
+def install(recipe: Recipe, tarball: Path, out: Path) -> dict[str, Any]:
+    """Unpack a cached tarball into the artifact directory; returns its manifest entry."""
+    target = out / tarball.name
+    if not target.exists() or sha256_file(target) != sha256_file(tarball):
+        shutil.copyfile(tarball, target)
+    shutil.rmtree(out / recipe.root, ignore_errors=True)
+    with tarfile.open(target) as archive:
+        archive.extractall(out, filter="data")
+    tree = out / recipe.root
+    return {
+        "version": recipe.version,
+        "tarball": target.name,
+        "sha256": sha256_file(target),
+        "root": recipe.root,
+        "files": {str(path.relative_to(tree)): sha256_file(path) for path in tree_files(tree)},
+        "version_check": recipe.spec.get("version_check", []),
+    }
+
+
+def write_outputs(out: Path, manifest: dict[str, Any]) -> None:
+    sums = []
+    for entry in manifest["artifacts"].values():
+        sums.append(f"{entry['sha256']}  {entry['tarball']}")
+        sums.extend(f"{digest}  {entry['root']}/{name}" for name, digest in entry["files"].items())
+    (out / SUMS).write_text("\n".join(sums) + "\n")
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def make_artifacts(versions: Path, out: Path, only: list[str]) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"artifacts": {}, "unavailable": {}}
+    lock = read_maven_lock()
+    for recipe in load_recipes(versions):
+        if only and recipe.name not in only:
+            continue
+        try:
+            tarball, _ = build(recipe, lock)
+        except ArtifactError as error:
+            progress(f"{recipe.root}: UNAVAILABLE: {error}")
+            manifest["unavailable"][recipe.name] = {"version": recipe.version, "reason": str(error)}
+            continue
+        manifest["artifacts"][recipe.name] = install(recipe, tarball, out)
+        progress(f"{recipe.root}: ok")
+    write_outputs(out, manifest)
+    return manifest
+
+
+def write_maven_lock(versions: Path) -> None:
+    lines = ["# sha256 of every jar the Maven artifacts resolve to; written by `make artifacts-lock`."]
+    for recipe in load_recipes(versions):
+        if "maven" in recipe.spec:
+            _, digests = build(recipe, None)
+            lines.extend(f"{digest}  {name}" for name, digest in sorted(digests.items()))
+    MAVEN_LOCK.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medledger-artifacts", description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", type=Path, default=REPO_ROOT / "versions.yml")
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
+    parser.add_argument("--only", nargs="*", default=[], help="build only these artifacts")
+    parser.add_argument("--lock", action="store_true", help="rewrite maven.lock from what Maven resolves")
+    args = parser.parse_args(argv)
+    try:
+        if args.lock:
+            write_maven_lock(args.versions)
+            return 0
+        manifest = make_artifacts(args.versions, args.out, args.only)
+    except ArtifactError as error:
+        print(f"artifacts: error: {error}", file=sys.stderr)
+        return 1
+    built = ", ".join(f"{name} {entry['version']}" for name, entry in manifest["artifacts"].items())
+    progress(f"built: {built or 'nothing'}; manifest {args.out / MANIFEST}")
+    for name, entry in manifest["unavailable"].items():
+        progress(f"unavailable: {name} {entry['version']} ({entry['reason']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The network's topology as the inventory declares it, and the checks it must pass.
+
+Every playbook runs `validate` first (through the `medledger_inventory_check` action), before any host is
+touched; the tests derive their expectations from the same `Topology`. Errors are one line each and name the
+host or channel at fault and what to change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+CONSENSUS_TYPES = ("kafka", "etcdraft")
+ORGANISATION_KINDS = ("hospital", "government", "thirdparty", "orderer")
+
+# Host variables each group needs, and what they say.
+REQUIRED_HOST_VARS: dict[str, tuple[str, ...]] = {
+    "peers": ("fabric_peer_name", "fabric_peer_organisation", "fabric_peer_channels"),
+    "orderers": ("fabric_orderer_name",),
+    "zookeeper": ("zookeeper_id",),
+    "kafka": ("kafka_broker_id",),
+    "cas": ("fabric_ca_name",),
+}
+# Host variables whose values must be unique across the hosts of a group.
+UNIQUE_HOST_VARS: dict[str, tuple[str, ...]] = {
+    "peers": ("fabric_peer_name",),
+    "orderers": ("fabric_orderer_name",),
+    "zookeeper": ("zookeeper_id",),
+    "kafka": ("kafka_broker_id",),
+    "cas": ("fabric_ca_name",),
+}
+REQUIRED_GLOBAL_VARS = ("medledger_organisations", "medledger_channels", "medledger_consensus")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The inventory reduced to what the checks and the tests need."""
+
+    hostvars: Mapping[str, Mapping[str, Any]]
+    groups: Mapping[str, list[str]]
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted(self.hostvars)
+
+    def members(self, group: str) -> list[str]:
+        return sorted(self.groups.get(group, []))
+
+    def global_var(self, name: str, default: Any = None) -> Any:
+        """A variable set for all hosts (group_vars/all); read from the first host."""
+        for host in self.hosts:
+            if name in self.hostvars[host]:
+                return self.hostvars[host][name]
+        return default
+
+    @property
+    def organisations(self) -> dict[str, dict[str, Any]]:
+        return {org["name"]: org for org in self.global_var("medledger_organisations", []) or []}
+
+    @property
+    def channels(self) -> dict[str, list[str]]:
+        return {ch["name"]: list(ch.get("organisations", [])) for ch in self.global_var("medledger_channels", [])
+                or []}
+
+    def peer_channels(self, host: str) -> list[str]:
+        return list(self.hostvars[host].get("fabric_peer_channels", []))
+
+    def peer_organisation(self, host: str) -> str:
+        return str(self.hostvars[host].get("fabric_peer_organisation", ""))
+
+
+def validate(topology: Topology) -> list[str]:
+    """Every problem with the inventory, one line each; empty when it is sound."""
+    errors: list[str] = []
+    errors += _check_global_vars(topology)
+    if errors:
+        return errors
+    errors += _check_addresses(topology)
+    errors += _check_required_host_vars(topology)
+    errors += _check_unique_host_vars(topology)
+    errors += _check_organisations(topology)
+    errors += _check_channels(topology)
+    errors += _check_ordering(topology)
+    return errors
+
+
+def _check_global_vars(topology: Topology) -> list[str]:
+    return [
+        f"all: missing {name}; set it in group_vars/all.yml (see inventories/paper)"
+        for name in REQUIRED_GLOBAL_VARS
+        if topology.global_var(name) is None
+    ]
+
+
+def _check_addresses(topology: Topology) -> list[str]:
+    errors = []
+    seen: dict[str, str] = {}
+    for host in topology.hosts:
+        address = topology.hostvars[host].get("ansible_host")
+        if address is None:
+            errors.append(f"{host}: missing ansible_host; give the host its address")
+            continue
+        try:
+            ipaddress.ip_address(str(address))
+        except ValueError:
+            errors.append(f"{host}: ansible_host {address!r} is not an IP address; use the host's address")
+            continue
+        if str(address) in seen:
+            errors.append(
+                f"{host}: address {address} is also {seen[str(address)]}'s; give each host its own ansible_host"
+            )
+        else:
+            seen[str(address)] = host
+    return errors
+
+
+def _check_required_host_vars(topology: Topology) -> list[str]:
+    return [
+        f"{host}: missing {name} (required for hosts in group {group}); set it in host_vars/{host}.yml"
+        for group, names in REQUIRED_HOST_VARS.items()
+        for host in topology.members(group)
+        for name in names
+        if topology.hostvars[host].get(name) in (None, "", [])
+    ]
+
+
+def _check_unique_host_vars(topology: Topology) -> list[str]:
+    errors = []
+    for group, names in UNIQUE_HOST_VARS.items():
+        for name in names:
+            owners: dict[str, str] = {}
+            for host in topology.members(group):
+                value = topology.hostvars[host].get(name)
+                if value is None:
+                    continue
+                if str(value) in owners:
+                    errors.append(
+                        f"{host}: {name} {value} is also {owners[str(value)]}'s; each host in {group} needs its own"
+                    )
+                else:
+                    owners[str(value)] = host
+    return errors
+
+
+def _check_organisations(topology: Topology) -> list[str]:
+    errors = []
+    declared = topology.global_var("medledger_organisations", [])
+    for field in ("name", "msp_id"):
+        counts = Counter(str(org.get(field)) for org in declared)
+        errors += [
+            f"medledger_organisations: {field} {value} appears {count} times; organisations need distinct {field}s"
+            for value, count in counts.items()
+            if count > 1
+        ]
+    for org in declared:
+        if org.get("kind") not in ORGANISATION_KINDS:
+            errors.append(
+                f"medledger_organisations: {org.get('name')} has kind {org.get('kind')!r}; "
+                f"use one of {', '.join(ORGANISATION_KINDS)}"
+            )
+    known = topology.organisations
+    for host in topology.members("peers"):
+        org = topology.peer_organisation(host)
+        if org and org not in known:
+            errors.append(
+                f"{host}: fabric_peer_organisation {org} is not in medledger_organisations "
+                f"({', '.join(sorted(known))}); declare it in group_vars/all.yml or fix the name"
+            )
+    return errors
+
+
+def _check_channels(topology: Topology) -> list[str]:
+    errors = []
+    known_orgs = topology.organisations
+    channels = topology.channels
+    for channel, orgs in channels.items():
+        errors += [
+            f"channel {channel}: organisation {org} is not in medledger_organisations; declare it or fix the name"
+            for org in orgs
+            if org not in known_orgs
+        ]
+    for host in topology.members("peers"):
+        org = topology.peer_organisation(host)
+        for channel in topology.peer_channels(host):
+            if channel not in channels:
+                errors.append(
+                    f"{host}: fabric_peer_channels names {channel}, which is not in medledger_channels "
+                    f"({', '.join(sorted(channels))}); fix the name or declare the channel"
+                )
+            elif org in known_orgs and org not in channels[channel]:
+                errors.append(
+                    f"{host}: joins {channel}, but its organisation {org} is not a member of it; "
+                    f"remove the channel from fabric_peer_channels or add {org} to the channel"
+                )
+    for channel, orgs in channels.items():
+        for org in orgs:
+            peers = [
+                host for host in topology.members("peers")
+                if topology.peer_organisation(host) == org and channel in topology.peer_channels(host)
+            ]
+            if org in known_orgs and known_orgs[org].get("kind") != "orderer" and not peers:
+                errors.append(
+                    f"channel {channel}: no peer of member organisation {org} joins it; "
+                    f"add {channel} to fabric_peer_channels of one of {org}'s peers"
+                )
+    return errors
+
+
+def _check_ordering(topology: Topology) -> list[str]:
+    errors = []
+    consensus = topology.global_var("medledger_consensus")
+    if consensus not in CONSENSUS_TYPES:
+        return [f"all: medledger_consensus is {consensus!r}; use one of {', '.join(CONSENSUS_TYPES)}"]
+    if not topology.members("orderers"):
+        errors.append("group orderers: no host; put at least one host (three for fault tolerance) in it")
+    if consensus != "kafka":
+        return errors
+    zookeepers = topology.members("zookeeper")
+    if len(zookeepers) % 2 == 0:
+        errors.append(
+            f"group zookeeper: {len(zookeepers)} hosts ({', '.join(zookeepers) or 'none'}); "
+            "an ensemble needs an odd count (1, 3, 5) to keep a majority: add or remove one"
+        )
+    brokers = topology.members("kafka")
+    replication = int(topology.global_var("medledger_kafka_replication_factor", 3))
+    min_insync = int(topology.global_var("medledger_kafka_min_insync_replicas", 2))
+    if len(brokers) < replication:
+        errors.append(
+            f"group kafka: {len(brokers)} brokers, fewer than medledger_kafka_replication_factor {replication}; "
+            "add brokers or lower the replication factor"
+        )
+    if min_insync >= replication:
+        errors.append(
+            f"all: medledger_kafka_min_insync_replicas {min_insync} is not below the replication factor "
+            f"{replication}; one broker down would stop ordering: lower it"
+        )
+    return errors
+
+
+def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Iterable[str]]) -> Topology:
+    """Build a Topology from Ansible's `hostvars` and `groups` magic variables."""
+    wanted = {name for names in REQUIRED_HOST_VARS.values() for name in names}
+    wanted |= set(REQUIRED_GLOBAL_VARS) | {
+        "ansible_host", "medledger_kafka_replication_factor", "medledger_kafka_min_insync_replicas",
+    }
+    all_hosts = sorted(set(groups.get("all", [])))
+    plain = {
+        host: {name: hostvars[host][name] for name in wanted if name in hostvars[host]}
+        for host in all_hosts
+    }
+    return Topology(plain, {group: list(members) for group, members in groups.items()})
+
+
+def load(*inventories: str) -> Topology:
+    """Read inventories the way Ansible does (`ansible-inventory --list`)."""
+    command = ["ansible-inventory", "--list"]
+    for inventory in inventories:
+        command += ["-i", inventory]
+    data = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    hostvars = data.get("_meta", {}).get("hostvars", {})
+
+    def flatten(group: str) -> set[str]:
+        entry = data.get(group, {})
+        hosts = set(entry.get("hosts", []))
+        for child in entry.get("children", []):
+            hosts |= flatten(child)
+        return hosts
+
+    groups = {group: sorted(flatten(group)) for group in data if group != "_meta"}
+    groups["all"] = sorted(hostvars)
+    return from_ansible({host: hostvars.get(host, {}) for host in groups["all"]}, groups)
