@@ -35,15 +35,21 @@ def test_paper_topology_is_valid(paper: Topology) -> None:
 def test_paper_topology_matches_table_a3(paper: Topology) -> None:
     peers = {paper.hostvars[h]["fabric_peer_name"]: paper.hostvars[h]["ansible_host"] for h in paper.members("peers")}
     assert peers == {
-        "peerxinqiao": "172.20.29.30", "peerkunyi": "172.20.29.31", "peerhuaxi": "172.20.29.32",
-        "peergovernment": "172.20.29.33", "peermindray": "172.20.29.34", "peercqu": "172.20.29.35",
+        "peerxinqiao": "172.20.29.30",
+        "peerkunyi": "172.20.29.31",
+        "peerhuaxi": "172.20.29.32",
+        "peergovernment": "172.20.29.33",
+        "peermindray": "172.20.29.34",
+        "peercqu": "172.20.29.35",
         "peerhealthcare": "172.20.29.36",
     }
     assert paper.members("orderers") == paper.members("zookeeper") == ["vm30", "vm31", "vm32"]
     assert paper.members("kafka") == ["vm30", "vm31", "vm32", "vm33"]
     assert paper.members("cas") == ["vm31", "vm33"]
     on_patient_channel = sorted(
-        paper.hostvars[h]["fabric_peer_name"] for h in paper.members("peers") if "patientchannel" in paper.peer_channels(h)
+        paper.hostvars[h]["fabric_peer_name"]
+        for h in paper.members("peers")
+        if "patientchannel" in paper.peer_channels(h)
     )
     assert on_patient_channel == ["peergovernment", "peerhuaxi", "peerkunyi", "peerxinqiao"]
     assert all("datausagechannel" in paper.peer_channels(h) for h in paper.members("peers"))
@@ -92,18 +98,32 @@ def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> No
         (_dup_peer_name, "vm35: fabric_peer_name peermindray is also vm34's; each host in peers needs its own"),
         (_dup_broker_id, "vm33: kafka_broker_id 0 is also vm30's; each host in kafka needs its own"),
         (_even_zookeeper, "group zookeeper: 4 hosts (vm30, vm31, vm32, vm33); an ensemble needs an odd count"),
-        (set_everywhere("medledger_kafka_replication_factor", 5),
-         "group kafka: 4 brokers, fewer than medledger_kafka_replication_factor 5"),
-        (set_everywhere("medledger_kafka_min_insync_replicas", 3),
-         "all: medledger_kafka_min_insync_replicas 3 is not below the replication factor 3"),
-        (_missing_var, "vm33: missing kafka_broker_id (required for hosts in group kafka); set it in host_vars/vm33.yml"),
+        (
+            set_everywhere("medledger_kafka_replication_factor", 5),
+            "group kafka: 4 brokers, fewer than medledger_kafka_replication_factor 5",
+        ),
+        (
+            set_everywhere("medledger_kafka_min_insync_replicas", 3),
+            "all: medledger_kafka_min_insync_replicas 3 is not below the replication factor 3",
+        ),
+        (
+            _missing_var,
+            "vm33: missing kafka_broker_id (required for hosts in group kafka); set it in host_vars/vm33.yml",
+        ),
         (_unknown_org, "vm34: fabric_peer_organisation OrgMindray is not in medledger_organisations"),
         (_unknown_channel, "vm34: fabric_peer_channels names researchchannel, which is not in medledger_channels"),
-        (_third_party_on_patient_channel,
-         "vm34: joins patientchannel, but its organisation OrgThirdParty is not a member of it"),
-        (_government_leaves_patient_channel,
-         "channel patientchannel: no peer of member organisation OrgGovernment joins it"),
-        (set_everywhere("medledger_consensus", "solo"), "all: medledger_consensus is 'solo'; use one of kafka, etcdraft"),
+        (
+            _third_party_on_patient_channel,
+            "vm34: joins patientchannel, but its organisation OrgThirdParty is not a member of it",
+        ),
+        (
+            _government_leaves_patient_channel,
+            "channel patientchannel: no peer of member organisation OrgGovernment joins it",
+        ),
+        (
+            set_everywhere("medledger_consensus", "solo"),
+            "all: medledger_consensus is 'solo'; use one of kafka, etcdraft",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 40 else None,
 )

@@ -81,9 +81,7 @@ def progress(message: str) -> None:
 
 
 def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
         tail = " | ".join(lines[-3:]) if lines else f"exit code {result.returncode}"
@@ -96,10 +94,17 @@ def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None 
 
 def go_module_dir(module: str, version: str) -> Path:
     """Download a module through the Go module proxy (checked against the checksum database)."""
-    out = run(["go", "mod", "download", "-json", f"{module}@{version}"])
-    info = json.loads(out)
-    if info.get("Error"):
-        raise ArtifactError(f"go mod download {module}@{version}: {info['Error']}")
+    # On failure `go mod download -json` still prints JSON, whose Error is the proxy's own answer.
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, check=False
+    )
+    try:
+        info = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        info = {"Error": result.stderr.strip() or f"exit code {result.returncode}"}
+    if info.get("Error") or result.returncode != 0:
+        reason = " ".join(str(info.get("Error", result.stderr)).split())
+        raise ArtifactError(f"go mod download {module}@{version}: {reason}")
     return Path(info["Dir"])
 
 
@@ -119,9 +124,18 @@ def build_go(spec: dict[str, Any], tree: Path) -> None:
         packages = [f"./{package}" for package in spec["packages"]]
         progress(f"go build {module}@{version}: {len(packages)} command(s) (minutes when cold)")
         run(
-            ["go", "build", "-trimpath", "-ldflags", f"-s -w {spec.get('ldflags', '')}".strip(),
-             "-o", str(bin_dir), *packages],
-            cwd=workdir, env=env,
+            [
+                "go",
+                "build",
+                "-trimpath",
+                "-ldflags",
+                f"-s -w {spec.get('ldflags', '')}".strip(),
+                "-o",
+                str(bin_dir),
+                *packages,
+            ],
+            cwd=workdir,
+            env=env,
         )
         for source_file, dest in spec.get("copy", {}).items():
             (tree / dest).parent.mkdir(parents=True, exist_ok=True)
@@ -168,8 +182,15 @@ def build_maven(recipe: Recipe, tree: Path, lock: dict[str, str] | None) -> dict
         (Path(work) / "pom.xml").write_text(maven_pom(recipe.spec["maven"]))
         progress(f"maven: resolving {recipe.root} ({len(recipe.spec['maven'])} coordinates)")
         run(
-            ["mvn", "-q", "-B", "-C", "dependency:copy-dependencies", "-DincludeScope=runtime",
-             f"-DoutputDirectory={libs}"],
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-C",
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ],
             cwd=Path(work),
         )
     digests = {f"{recipe.name}/{jar.name}": sha256_file(jar) for jar in sorted(libs.glob("*.jar"))}
@@ -208,11 +229,13 @@ def deterministic_tarball(tree: Path, tarball: Path) -> None:
         info.mode = 0o755 if info.isdir() or info.mode & 0o111 else 0o644
         return info
 
-    with tarball.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped, \
-            tarfile.open(fileobj=zipped, mode="w") as archive:
+    with (
+        tarball.open("wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped,
+        tarfile.open(fileobj=zipped, mode="w") as archive,
+    ):
         for path in [tree, *sorted(tree.rglob("*"))]:
-            archive.add(path, arcname=str(path.relative_to(tree.parent)), recursive=False,
-                        filter=normalise)
+            archive.add(path, arcname=str(path.relative_to(tree.parent)), recursive=False, filter=normalise)
 
 
 def build(recipe: Recipe, lock: dict[str, str] | None) -> tuple[Path, dict[str, str]]:

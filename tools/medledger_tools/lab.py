@@ -22,6 +22,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from medledger_tools.labsafety import (
     LAB_NETWORK,
     DockerClient,
 )
+from medledger_tools.paths import REPO_ROOT
 
 DOCKER_SOCKET = Path(labsafety.DOCKER_SOCKET)
 # A fixed bridge name lets the host-address check recognise our own interface in `ip addr`.
@@ -96,15 +98,6 @@ def progress(message: str) -> None:
 
 
 # --- inventory ------------------------------------------------------------------------------------
-
-
-def repo_root(start: Path | None = None) -> Path:
-    """The nearest directory holding ansible.cfg, so the tool also works from a subdirectory."""
-    here = (start or Path.cwd()).absolute()
-    for candidate in (here, *here.parents):
-        if (candidate / "ansible.cfg").is_file():
-            return candidate
-    return here
 
 
 def _ansible_inventory() -> str:
@@ -288,9 +281,7 @@ def lab_containers(client: DockerClient, plan: LabPlan) -> dict[str, Container]:
         if container is None:
             continue
         if not _is_ours(container.labels):
-            raise LabRefusal(
-                f"container {container.name} exists but is not the lab's (no label {LAB_LABEL_FILTER})"
-            )
+            raise LabRefusal(f"container {container.name} exists but is not the lab's (no label {LAB_LABEL_FILTER})")
         found[host] = container
     return found
 
@@ -362,8 +353,8 @@ def ensure_engine(lab_dir: Path) -> DockerClient:
 
 
 def lab_dir() -> Path:
-    raw = os.environ.get("MEDLEDGER_LAB_DIR") or "~/.cache/medledger/lab"
-    return Path(raw).expanduser().absolute()
+    # Fixed: inventories/lab names this path, and testinfra reads it untemplated.
+    return Path.home() / ".cache" / "medledger" / "lab"
 
 
 def prepare_lab_dir(directory: Path) -> None:
@@ -381,9 +372,7 @@ def ensure_key(directory: Path) -> str:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     key.chmod(0o600)
     if not public.exists():
-        derived = subprocess.run(
-            ["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=True
-        )
+        derived = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=True)
         public.write_text(derived.stdout)
     return public.read_text().strip()
 
@@ -391,21 +380,34 @@ def ensure_key(directory: Path) -> str:
 # --- images ---------------------------------------------------------------------------------------
 
 
+def _package_list(path: Path, key: str, value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LabError(f"{path}: {key} must be a list of Debian package names")
+    for package in value:
+        if not isinstance(package, str) or not _PACKAGE_NAME.fullmatch(package):
+            raise LabError(f"{path}: {key} entry {package!r} is not a Debian package name")
+    return value
+
+
 def read_common_packages(root: Path) -> list[str]:
-    """`common_packages` from the common role's defaults; none while that role does not exist yet."""
+    """Packages the common role installs: `common_packages` plus every list in
+    `common_group_packages`. Pre-installing them all in the one host image keeps that role a no-op
+    in the lab. None while the role does not exist yet."""
     path = root / COMMON_DEFAULTS
     if not path.is_file():
         return []
     data = yaml.safe_load(path.read_text()) or {}
-    packages = data.get("common_packages") if isinstance(data, dict) else None
-    if packages is None:
-        return []
-    if not isinstance(packages, list):
-        raise LabError(f"{path}: common_packages must be a list of Debian package names")
-    for package in packages:
-        if not isinstance(package, str) or not _PACKAGE_NAME.fullmatch(package):
-            raise LabError(f"{path}: common_packages entry {package!r} is not a Debian package name")
-    return packages
+    if not isinstance(data, dict):
+        raise LabError(f"{path}: expected a mapping of role defaults")
+    packages = _package_list(path, "common_packages", data.get("common_packages"))
+    groups = data.get("common_group_packages") or {}
+    if not isinstance(groups, dict):
+        raise LabError(f"{path}: common_group_packages must map inventory groups to package lists")
+    for group in sorted(groups):
+        packages += _package_list(path, f"common_group_packages.{group}", groups[group])
+    return list(dict.fromkeys(packages))
 
 
 def host_dockerfile(extra_packages: Sequence[str]) -> str:
@@ -465,9 +467,7 @@ def ensure_base_image(client: DockerClient) -> None:
         rootfs, tarball = Path(temp) / "rootfs", Path(temp) / "rootfs.tar"
         debootstrap = _which("debootstrap") or "debootstrap"
         _run_logged([debootstrap, "--variant=minbase", BASE_TAG, str(rootfs)], Path(temp) / "debootstrap.log")
-        _run_logged(
-            ["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], Path(temp) / "tar.log"
-        )
+        _run_logged(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(tarball), "."], Path(temp) / "tar.log")
         progress(f"importing {BASE_IMAGE}...")
         client.api.import_image_from_file(
             str(tarball), repository=BASE_REPO, tag=BASE_TAG, changes=[f"LABEL {LAB_LABEL_FILTER}"]
@@ -656,14 +656,23 @@ def ssh_command(directory: Path, address: str, *remote: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _verify_one(directory: Path, host: str, address: ipaddress.IPv4Address) -> str | None:
+    labsafety.assert_lab_target(str(address))
+    command = ssh_command(directory, str(address), "sudo", "-n", "true")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode == 0:
+        return None
+    last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    return f"{host}: ssh ops@{address} 'sudo -n true' failed ({result.returncode}): {last}"
+
+
 def verify_ssh(directory: Path, plan: LabPlan) -> None:
-    for host, address in plan.hosts.items():
-        labsafety.assert_lab_target(str(address))
-        command = ssh_command(directory, str(address), "sudo", "-n", "true")
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise LabError(f"{host}: ssh ops@{address} 'sudo -n true' failed ({result.returncode}): {last}")
+    """A real login plus sudo on every host, as Ansible will do it; in parallel, as it is slow."""
+    with ThreadPoolExecutor(max_workers=len(plan.hosts)) as pool:
+        failures = pool.map(lambda item: _verify_one(directory, *item), plan.hosts.items())
+        problems = [failure for failure in failures if failure is not None]
+    if problems:
+        raise LabError("; ".join(problems))
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -700,8 +709,8 @@ def _reuse_or_start(
 
 
 def _warn_if_stale(host: str, container: Container, address: ipaddress.IPv4Address, image_id: str) -> None:
-    if container_address(container) != str(address):
-        actual = container_address(container)
+    actual = container_address(container)
+    if actual != str(address):
         progress(f"{host}: running at {actual} but the inventory says {address}; run down + up")
     elif container.attrs.get("Image") != image_id:
         progress(f"{host}: runs an older host image; run down + up to get the current package list")
@@ -771,7 +780,7 @@ def cmd_status(inventories: Sequence[Path], root: Path) -> int:
 
 
 def _remove_lab_dir(directory: Path) -> None:
-    # Only the files this tool makes are deleted, so a mistyped MEDLEDGER_LAB_DIR cannot wipe a home.
+    # Only the files this tool makes are deleted, so a wrong path can never wipe a home.
     if not directory.is_dir():
         return
     for name in _KNOWN_LAB_FILES:
@@ -825,7 +834,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="medledger-lab",
         description="Run the inventory's hosts as systemd containers at their ansible_host addresses.",
         epilog=(
-            "Key and known_hosts live in $MEDLEDGER_LAB_DIR (default ~/.cache/medledger/lab). "
+            "Key and known_hosts live in ~/.cache/medledger/lab. "
             "`down` leaves the images medledger-lab-base and medledger-lab-host: they are a cache "
             "that makes the next `up` fast; `down --images` removes them too."
         ),
@@ -851,7 +860,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    root = repo_root()
+    root = REPO_ROOT
     inventories: list[Path] = args.inventories or [root / DEFAULT_INVENTORY]
     if args.command == "up":
         return cmd_up(inventories, root)

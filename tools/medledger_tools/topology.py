@@ -64,8 +64,7 @@ class Topology:
 
     @property
     def channels(self) -> dict[str, list[str]]:
-        return {ch["name"]: list(ch.get("organisations", [])) for ch in self.global_var("medledger_channels", [])
-                or []}
+        return {ch["name"]: list(ch.get("organisations", [])) for ch in self.global_var("medledger_channels", []) or []}
 
     def peer_channels(self, host: str) -> list[str]:
         return list(self.hostvars[host].get("fabric_peer_channels", []))
@@ -200,7 +199,8 @@ def _check_channels(topology: Topology) -> list[str]:
     for channel, orgs in channels.items():
         for org in orgs:
             peers = [
-                host for host in topology.members("peers")
+                host
+                for host in topology.members("peers")
                 if topology.peer_organisation(host) == org and channel in topology.peer_channels(host)
             ]
             if org in known_orgs and known_orgs[org].get("kind") != "orderer" and not peers:
@@ -246,13 +246,12 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
     """Build a Topology from Ansible's `hostvars` and `groups` magic variables."""
     wanted = {name for names in REQUIRED_HOST_VARS.values() for name in names}
     wanted |= set(REQUIRED_GLOBAL_VARS) | {
-        "ansible_host", "medledger_kafka_replication_factor", "medledger_kafka_min_insync_replicas",
+        "ansible_host",
+        "medledger_kafka_replication_factor",
+        "medledger_kafka_min_insync_replicas",
     }
     all_hosts = sorted(set(groups.get("all", [])))
-    plain = {
-        host: {name: hostvars[host][name] for name in wanted if name in hostvars[host]}
-        for host in all_hosts
-    }
+    plain = {host: {name: hostvars[host][name] for name in wanted if name in hostvars[host]} for host in all_hosts}
     return Topology(plain, {group: list(members) for group, members in groups.items()})
 
 
@@ -273,4 +272,4 @@ def load(*inventories: str) -> Topology:
 
     groups = {group: sorted(flatten(group)) for group in data if group != "_meta"}
     groups["all"] = sorted(hostvars)
-    return from_ansible({host: hostvars.get(host, {}) for host in groups["all"]}, groups)
+    return Topology({host: hostvars.get(host, {}) for host in groups["all"]}, groups)

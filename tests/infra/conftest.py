@@ -1,0 +1,87 @@
+"""testinfra through the Ansible inventory: the same tests verify the lab and real VMs.
+
+The inventory is ansible.cfg's (the lab) unless ANSIBLE_INVENTORY names another. Before any traffic,
+every target must be a lab container or loopback; an operator testing real VMs says so explicitly with
+MEDLEDGER_REAL_HOSTS=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+import yaml
+
+from medledger_tools import topology
+from medledger_tools.labsafety import assert_lab_target
+from medledger_tools.paths import REPO_ROOT
+
+pytestmark = pytest.mark.lab
+
+
+@cache
+def deployed() -> topology.Topology:
+    inventories = os.environ.get("ANSIBLE_INVENTORY", "").split(",")
+    return (
+        topology.load(*[i for i in inventories if i])
+        if any(inventories)
+        else topology.load(str(REPO_ROOT / "inventories" / "paper"), str(REPO_ROOT / "inventories" / "lab"))
+    )
+
+
+@cache
+def role_defaults(role: str) -> dict[str, Any]:
+    data = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+    return dict(data)
+
+
+def role_var(role: str, name: str, host: str) -> Any:
+    """A role variable as the host sees it: the inventory's value, else the role's default."""
+    return deployed().hostvars[host].get(name, role_defaults(role)[name])
+
+
+def groups_of(host: str) -> list[str]:
+    return sorted(group for group, members in deployed().groups.items() if host in members and group != "all")
+
+
+def for_groups(mapping: dict[str, Any], host: str) -> list[Any]:
+    """What a role's per-group mapping gives a host, flattened, as the role's vars/main.yml derives it."""
+    values: list[Any] = []
+    for group in groups_of(host):
+        entry = mapping.get(group, [])
+        values += entry if isinstance(entry, list) else [entry]
+    return sorted(set(values))
+
+
+def check_target(address: str) -> None:
+    if os.environ.get("MEDLEDGER_REAL_HOSTS") != "1":
+        assert_lab_target(address)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "inventory_host" in metafunc.fixturenames:
+        metafunc.parametrize("inventory_host", deployed().hosts)
+
+
+@pytest.fixture
+def address(inventory_host: str) -> str:
+    value = str(deployed().hostvars[inventory_host]["ansible_host"])
+    check_target(value)
+    return value
+
+
+@pytest.fixture
+def host(inventory_host: str, address: str) -> Iterator[Any]:
+    yield testinfra.get_host(f"ansible://{inventory_host}", ansible_inventory=None)
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict[str, Any]:
+    directory = Path(os.environ.get("ARTIFACTS_DIR", REPO_ROOT / "artifacts"))
+    return dict(json.loads((directory / "manifest.json").read_text()))

@@ -1,0 +1,171 @@
+"""Bad input stops site.yml on the control node, with a one-line error, before any host is touched.
+
+Each case copies the paper inventory, breaks one thing, and runs the real playbook. The proof that no
+host was touched is the play recap: only localhost (where the checks run) appears in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from medledger_tools.paths import REPO_ROOT
+
+Breakage = Callable[[Path], None]
+
+
+def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+def host_var(host: str, name: str, value: Any) -> Breakage:
+    def breakage(inventory: Path) -> None:
+        def change(data: dict[str, Any]) -> None:
+            if value is None:
+                del data[name]
+            else:
+                data[name] = value
+
+        edit_yaml(inventory / "host_vars" / f"{host}.yml", change)
+
+    return breakage
+
+
+def add_to_group(group: str, host: str) -> Breakage:
+    def breakage(inventory: Path) -> None:
+        edit_yaml(inventory / "hosts.yml", lambda data: data["all"]["children"][group]["hosts"].update({host: None}))
+
+    return breakage
+
+
+def global_var(name: str, value: Any) -> Breakage:
+    def breakage(inventory: Path) -> None:
+        edit_yaml(inventory / "group_vars" / "all.yml", lambda data: data.update({name: value}))
+
+    return breakage
+
+
+def run_site(inventory: Path, artifacts: Path) -> tuple[int, str]:
+    env = dict(
+        os.environ, ARTIFACTS_DIR=str(artifacts), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"
+    )
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "site.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def recap_hosts(output: str) -> set[str]:
+    recap = output.split("PLAY RECAP", 1)[1]
+    return set(re.findall(r"^(\S+)\s+:\s+ok=", recap, flags=re.MULTILINE))
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    copy = tmp_path / "inventory"
+    shutil.copytree(REPO_ROOT / "inventories" / "paper", copy)
+    return copy
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    """A manifest with one tiny artifact per name the roles ask for, so only the inventory can fail."""
+    directory = tmp_path / "artifacts"
+    directory.mkdir()
+    manifest: dict[str, Any] = {"artifacts": {}, "unavailable": {}}
+    for name in ("fabric", "fabric-ca", "kafka", "zookeeper"):
+        tarball = directory / f"{name}.tar.gz"
+        tarball.write_bytes(name.encode())
+        digest = subprocess.run(["sha256sum", str(tarball)], capture_output=True, text=True, check=True)
+        manifest["artifacts"][name] = {"tarball": tarball.name, "sha256": digest.stdout.split()[0]}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    return directory
+
+
+BAD_INVENTORIES: dict[str, tuple[Breakage, str]] = {
+    "duplicate address": (
+        host_var("vm31", "ansible_host", "172.20.29.30"),
+        "vm31: address 172.20.29.30 is also vm30's; give each host its own ansible_host",
+    ),
+    "duplicate peer name": (
+        host_var("vm36", "fabric_peer_name", "peercqu"),
+        "vm36: fabric_peer_name peercqu is also vm35's",
+    ),
+    "even zookeeper count": (
+        add_to_group("zookeeper", "vm33"),
+        "group zookeeper: 4 hosts (vm30, vm31, vm32, vm33); an ensemble needs an odd count",
+    ),
+    "too few kafka brokers": (
+        global_var("medledger_kafka_replication_factor", 5),
+        "group kafka: 4 brokers, fewer than medledger_kafka_replication_factor 5",
+    ),
+    "peer in unknown organisation": (
+        host_var("vm35", "fabric_peer_organisation", "OrgCqu"),
+        "vm35: fabric_peer_organisation OrgCqu is not in medledger_organisations",
+    ),
+    "peer in unknown channel": (
+        host_var("vm30", "fabric_peer_channels", ["patientchanel"]),
+        "vm30: fabric_peer_channels names patientchanel, which is not in medledger_channels",
+    ),
+    "channel without a member's peer": (
+        host_var("vm33", "fabric_peer_channels", ["datausagechannel"]),
+        "channel patientchannel: no peer of member organisation OrgGovernment",
+    ),
+    "missing required variable": (
+        host_var("vm32", "zookeeper_id", None),
+        "vm32: missing zookeeper_id (required for hosts in group zookeeper)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INVENTORIES))
+def test_bad_inventory_stops_before_any_host(case: str, inventory: Path, artifacts: Path) -> None:
+    breakage, expected = BAD_INVENTORIES[case]
+    breakage(inventory)
+    code, output = run_site(inventory, artifacts)
+    assert code != 0
+    assert expected in output
+    assert recap_hosts(output) == {"localhost"}
+
+
+def test_missing_manifest_stops_before_any_host(inventory: Path, tmp_path: Path) -> None:
+    code, output = run_site(inventory, tmp_path / "nowhere")
+    assert code != 0
+    assert "no artifact manifest at" in output and "run `make artifacts` first" in output
+    assert recap_hosts(output) == {"localhost"}
+
+
+def test_altered_tarball_stops_before_any_host(inventory: Path, artifacts: Path) -> None:
+    (artifacts / "kafka.tar.gz").write_bytes(b"tampered")
+    code, output = run_site(inventory, artifacts)
+    assert code != 0
+    assert "kafka.tar.gz does not match the manifest SHA-256; run `make artifacts`" in output
+    assert recap_hosts(output) == {"localhost"}
+
+
+def test_unavailable_artifact_stops_before_any_host(inventory: Path, artifacts: Path) -> None:
+    manifest = json.loads((artifacts / "manifest.json").read_text())
+    del manifest["artifacts"]["zookeeper"]
+    manifest["unavailable"]["zookeeper"] = {"version": "3.8.6", "reason": "maven: 404 Not Found"}
+    (artifacts / "manifest.json").write_text(json.dumps(manifest))
+    code, output = run_site(inventory, artifacts)
+    assert code != 0
+    assert "artifact zookeeper is unavailable: maven: 404 Not Found" in output
+    assert recap_hosts(output) == {"localhost"}
