@@ -198,10 +198,10 @@ def build_maven(recipe: Recipe, tree: Path, lock: dict[str, str] | None) -> dict
         expected = {name: digest for name, digest in lock.items() if name.startswith(f"{recipe.name}/")}
         if not expected:
             raise ArtifactError(f"{recipe.name}: not in maven.lock; run `make artifacts-lock`")
-        if digests != expected:
-            changed = sorted(set(digests.items()) ^ set(expected.items()))
+        changed = sorted(name for name in digests.keys() | expected.keys() if digests.get(name) != expected.get(name))
+        if changed:
             raise ArtifactError(
-                f"{recipe.name}: jars differ from maven.lock ({changed[0][0]} and {len(changed) - 1} more)"
+                f"{recipe.name}: {len(changed)} jar(s) differ from maven.lock: {', '.join(changed[:3])}"
             )
     bin_dir = tree / "bin"
     bin_dir.mkdir()

@@ -1,0 +1,104 @@
+"""The artifact builder: stable tarballs, a manifest that sha256sum can check, refusals with their reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medledger_tools import artifacts
+from medledger_tools.artifacts import ArtifactError, Recipe
+
+
+def make_tree(root: Path, mtime: int) -> Path:
+    tree = root / "demo-1.0"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "bin" / "tool").write_text("#!/bin/sh\necho 1.0\n")
+    (tree / "bin" / "tool").chmod(0o755)
+    (tree / "README").write_text("demo\n")
+    for path in [tree, *tree.rglob("*")]:
+        os.utime(path, (mtime, mtime))
+    return tree
+
+
+def test_tarball_bytes_depend_on_content_only(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    artifacts.deterministic_tarball(make_tree(first, 1_000), tmp_path / "a.tar.gz")
+    artifacts.deterministic_tarball(make_tree(second, 2_000_000), tmp_path / "b.tar.gz")
+    assert artifacts.sha256_file(tmp_path / "a.tar.gz") == artifacts.sha256_file(tmp_path / "b.tar.gz")
+    (second / "demo-1.0" / "README").write_text("changed\n")
+    artifacts.deterministic_tarball(second / "demo-1.0", tmp_path / "c.tar.gz")
+    assert artifacts.sha256_file(tmp_path / "c.tar.gz") != artifacts.sha256_file(tmp_path / "a.tar.gz")
+
+
+def test_unavailable_artifact_is_recorded_and_others_still_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = tmp_path / "versions.yml"
+    versions.write_text("demo:\n  version: '1.0'\nblocked:\n  version: '2.0'\n")
+    tarball = tmp_path / "demo-1.0.tar.gz"
+    artifacts.deterministic_tarball(make_tree(tmp_path / "src", 0), tarball)
+
+    def fake_build(recipe: Recipe, _lock: Any) -> tuple[Path, dict[str, str]]:
+        if recipe.name == "blocked":
+            raise ArtifactError("go mod download example.org/blocked@v2.0: 403 Forbidden")
+        return tarball, {}
+
+    monkeypatch.setattr(artifacts, "build", fake_build)
+    out = tmp_path / "out"
+    manifest = artifacts.make_artifacts(versions, out, only=[])
+    assert manifest["unavailable"] == {
+        "blocked": {"version": "2.0", "reason": "go mod download example.org/blocked@v2.0: 403 Forbidden"}
+    }
+    assert set(manifest["artifacts"]["demo"]["files"]) == {"bin/tool", "README"}
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    check = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, capture_output=True, check=False)
+    assert check.returncode == 0, check.stdout
+    (out / "demo-1.0" / "README").write_text("tampered\n")
+    check = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, capture_output=True, check=False)
+    assert check.returncode != 0
+
+
+def test_proxy_refusal_becomes_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = {
+        "Path": "github.com/hyperledger/fabric",
+        "Error": "reading https://proxy.golang.org/...: 403 Forbidden\n\tserver response: not available.",
+    }
+
+    def fake_run(*_args: Any, **_kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess([], 1, stdout=json.dumps(answer), stderr="")
+
+    monkeypatch.setattr(artifacts.subprocess, "run", fake_run)
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.go_module_dir("github.com/hyperledger/fabric", "v1.4.0-rc1.0.20260617221605-f871cf92a026")
+    assert str(caught.value) == (
+        "go mod download github.com/hyperledger/fabric@v1.4.0-rc1.0.20260617221605-f871cf92a026: "
+        "reading https://proxy.golang.org/...: 403 Forbidden server response: not available."
+    )
+
+
+def test_jars_must_match_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_maven(command: list[str], **_kwargs: Any) -> str:
+        libs = Path(next(arg for arg in command if arg.startswith("-DoutputDirectory=")).split("=", 1)[1])
+        libs.mkdir(parents=True)
+        (libs / "demo-1.0.jar").write_bytes(b"jar bytes")
+        return ""
+
+    monkeypatch.setattr(artifacts, "run", fake_maven)
+    recipe = Recipe("demo", {"version": "1.0", "maven": ["org.example:demo:1.0"], "launchers": {"demo": "x.Main"}})
+    digest = artifacts.build_maven(recipe, tmp_path / "write", lock=None)["demo/demo-1.0.jar"]
+    assert (tmp_path / "write" / "bin" / "demo").read_text().count("x.Main") == 2
+    artifacts.build_maven(recipe, tmp_path / "ok", lock={"demo/demo-1.0.jar": digest})
+    with pytest.raises(ArtifactError, match=r"demo: 1 jar\(s\) differ from maven.lock: demo/demo-1.0.jar$"):
+        artifacts.build_maven(recipe, tmp_path / "bad", lock={"demo/demo-1.0.jar": "0" * 64})
+    with pytest.raises(ArtifactError, match=r"demo: not in maven\.lock; run `make artifacts-lock`"):
+        artifacts.build_maven(recipe, tmp_path / "none", lock={"other/x.jar": digest})
+
+
+def test_recipe_key_follows_the_pin() -> None:
+    assert Recipe("kafka", {"version": "3.9.2"}).key != Recipe("kafka", {"version": "3.9.1"}).key
+    assert Recipe("kafka", {"version": "3.9.2"}).key == Recipe("kafka", {"version": "3.9.2"}).key
