@@ -72,7 +72,7 @@ def test_proxy_refusal_becomes_one_line(monkeypatch: pytest.MonkeyPatch) -> None
     def fake_run(*_args: Any, **_kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess([], 1, stdout=json.dumps(answer), stderr="")
 
-    monkeypatch.setattr(artifacts.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     with pytest.raises(ArtifactError) as caught:
         artifacts.go_module_dir("github.com/hyperledger/fabric", "v1.4.0-rc1.0.20260617221605-f871cf92a026")
     assert str(caught.value) == (

@@ -10,6 +10,7 @@ import pytest
 
 from medledger_tools import lab
 from medledger_tools.lab import LabError, LabRefusal, plan_lab
+from medledger_tools.topology import from_inventory_json
 
 PAPER = {f"vm{n}": f"172.20.29.{n}" for n in range(30, 37)}
 OURS = {"org.medledger.lab": "true"}
@@ -104,10 +105,10 @@ def test_inventory_json_is_read_from_hostvars_and_groups() -> None:
         "all": {"children": ["peers"]},
         "peers": {"hosts": ["vm30"]},
     }
-    assert lab.hosts_from_inventory(listing) == {"vm30": "172.20.29.30"}
+    assert lab.hosts_from_topology(from_inventory_json(listing)) == {"vm30": "172.20.29.30"}
     listing["peers"] = {"hosts": ["vm30", "vm31"]}
     with pytest.raises(LabRefusal, match=r"^inventory host vm31 has no ansible_host$"):
-        lab.hosts_from_inventory(listing)
+        lab.hosts_from_topology(from_inventory_json(listing))
 
 
 # --- refusals: Docker networks, containers, host addresses ----------------------------------------

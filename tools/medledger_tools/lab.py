@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from medledger_tools import labsafety
+from medledger_tools import labsafety, topology
 from medledger_tools.labsafety import (
     CONTAINER_PREFIX,
     HOST_LABEL,
@@ -100,47 +100,28 @@ def progress(message: str) -> None:
 # --- inventory ------------------------------------------------------------------------------------
 
 
-def _ansible_inventory() -> str:
-    # Prefer the one installed next to this interpreter: it is the version uv.lock pins.
-    beside = Path(sys.executable).with_name("ansible-inventory")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("ansible-inventory")
-    if found is None:
-        raise LabError("ansible-inventory not found; run the tool through `uv run`")
-    return found
-
-
-def hosts_from_inventory(data: Mapping[str, Any]) -> dict[str, str]:
-    """inventory hostname -> ansible_host from `ansible-inventory --list` output."""
-    hostvars: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
-    names = set(hostvars)
-    for key, group in data.items():
-        if key != "_meta" and isinstance(group, dict):
-            names.update(group.get("hosts", []))
-    hosts: dict[str, str] = {}
-    for name in sorted(names):
+def hosts_from_topology(hosts: topology.Topology) -> dict[str, str]:
+    """inventory hostname -> ansible_host."""
+    addresses: dict[str, str] = {}
+    for name in hosts.hosts:
         if not _HOST_NAME.fullmatch(name):
             raise LabRefusal(f"inventory host name {name!r} cannot be a container hostname")
-        address = hostvars.get(name, {}).get("ansible_host")
+        address = hosts.hostvars[name].get("ansible_host")
         if not address:
             raise LabRefusal(f"inventory host {name} has no ansible_host")
-        hosts[name] = str(address)
-    return hosts
+        addresses[name] = str(address)
+    return addresses
 
 
 def read_inventory(inventories: Sequence[Path], cwd: Path) -> dict[str, str]:
-    command = [_ansible_inventory()]
-    for inventory in inventories:
-        if not inventory.exists():
-            raise LabError(f"inventory {inventory} not found")
-        command += ["-i", str(inventory)]
-    command.append("--list")
-    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise LabError(f"ansible-inventory failed: {last}")
-    return hosts_from_inventory(json.loads(result.stdout))
+    paths = [inventory if inventory.is_absolute() else cwd / inventory for inventory in inventories]
+    for path in paths:
+        if not path.exists():
+            raise LabError(f"inventory {path} not found")
+    try:
+        return hosts_from_topology(topology.load(*map(str, paths)))
+    except topology.InventoryError as error:
+        raise LabError(str(error)) from error
 
 
 def plan_lab(hosts: Mapping[str, str]) -> LabPlan:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CONSENSUS_TYPES = ("kafka", "etcdraft")
@@ -255,13 +257,29 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
     return Topology(plain, {group: list(members) for group, members in groups.items()})
 
 
-def load(*inventories: str) -> Topology:
-    """Read inventories the way Ansible does (`ansible-inventory --list`)."""
-    command = ["ansible-inventory", "--list"]
+class InventoryError(Exception):
+    """The inventory could not be read at all; one line for the operator."""
+
+
+def ansible_inventory_json(*inventories: str) -> dict[str, Any]:
+    """`ansible-inventory --list` of these inventories (the ansible.cfg default when none)."""
+    # Prefer the one beside this interpreter: it is the version uv.lock pins.
+    beside = Path(sys.executable).with_name("ansible-inventory")
+    command = [str(beside) if beside.is_file() else "ansible-inventory", "--list"]
     for inventory in inventories:
         command += ["-i", inventory]
-    data = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    hostvars = data.get("_meta", {}).get("hostvars", {})
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError as error:
+        raise InventoryError("ansible-inventory not found; run through `uv run`") from error
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InventoryError(f"ansible-inventory failed: {last}")
+    return dict(json.loads(result.stdout))
+
+
+def from_inventory_json(data: Mapping[str, Any]) -> Topology:
+    hostvars: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
 
     def flatten(group: str) -> set[str]:
         entry = data.get(group, {})
@@ -271,5 +289,10 @@ def load(*inventories: str) -> Topology:
         return hosts
 
     groups = {group: sorted(flatten(group)) for group in data if group != "_meta"}
-    groups["all"] = sorted(hostvars)
+    groups["all"] = sorted(set(hostvars) | {host for members in groups.values() for host in members})
     return Topology({host: hostvars.get(host, {}) for host in groups["all"]}, groups)
+
+
+def load(*inventories: str) -> Topology:
+    """Read inventories the way Ansible does."""
+    return from_inventory_json(ansible_inventory_json(*inventories))
