@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -85,3 +86,16 @@ def host(inventory_host: str, address: str) -> Iterator[Any]:
 def manifest() -> dict[str, Any]:
     directory = Path(os.environ.get("ARTIFACTS_DIR", REPO_ROOT / "artifacts"))
     return dict(json.loads((directory / "manifest.json").read_text()))
+
+
+@cache
+def controller_var(name: str) -> str:
+    """A variable as Ansible templates it for the control node (e.g. paths built from $HOME)."""
+    result = subprocess.run(
+        ["ansible", "localhost", "-m", "ansible.builtin.debug", "-a", f"var={name}", "-o"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    return str(json.loads(result.stdout.split("=>", 1)[1])[name])

@@ -87,6 +87,10 @@ def _government_leaves_patient_channel(hv: dict[str, dict[str, Any]], _: dict[st
     hv["vm33"]["fabric_peer_channels"] = ["datausagechannel"]
 
 
+def _ca_not_served(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm33"]["fabric_ca_name"] = "ca2"
+
+
 def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
     hv["vm33"]["kafka_broker_id"] = 0
 
@@ -119,6 +123,11 @@ def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> No
         (
             _government_leaves_patient_channel,
             "channel patientchannel: no peer of member organisation OrgGovernment joins it",
+        ),
+        (
+            _ca_not_served,
+            "medledger_organisations: OrgGovernment has ca 'ca1', which no host in group cas serves "
+            "(fabric_ca_name: ca0, ca2)",
         ),
         (
             set_everywhere("medledger_consensus", "solo"),

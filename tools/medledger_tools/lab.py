@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -67,7 +68,7 @@ OPS_SSH_DIR = "/home/ops/.ssh"
 # Debian policy for package names; also keeps anything shell-like out of the Dockerfile's RUN line.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
-_KNOWN_LAB_FILES = ("id_ed25519", "id_ed25519.pub", "known_hosts", "known_hosts.tmp", "dockerd.log")
+_KNOWN_LAB_FILES = ("id_ed25519", "id_ed25519.pub", "known_hosts", "known_hosts.tmp", "dockerd.log", "vault-pass")
 
 Container = Any  # docker-py ships no type information
 
@@ -356,6 +357,15 @@ def ensure_key(directory: Path) -> str:
         derived = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=True)
         public.write_text(derived.stdout)
     return public.read_text().strip()
+
+
+def ensure_vault_password(directory: Path) -> None:
+    """A throwaway ansible-vault password for the lab's PKI (the Makefile points Ansible at it)."""
+    password = directory / "vault-pass"
+    if not password.exists():
+        descriptor = os.open(password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
 
 
 # --- images ---------------------------------------------------------------------------------------
@@ -708,6 +718,7 @@ def cmd_up(inventories: Sequence[Path], root: Path) -> int:
 
     prepare_lab_dir(directory)
     public_key = ensure_key(directory)
+    ensure_vault_password(directory)
     ensure_base_image(client)
     image = ensure_host_image(client, root)
     ensure_network(client, plan, network)
@@ -766,6 +777,8 @@ def _remove_lab_dir(directory: Path) -> None:
         return
     for name in _KNOWN_LAB_FILES:
         (directory / name).unlink(missing_ok=True)
+    # The lab's offline roots (made by the pki_root role): throwaway, like the lab itself.
+    shutil.rmtree(directory / "pki", ignore_errors=True)
     try:
         directory.rmdir()
     except OSError:

@@ -164,6 +164,13 @@ def _check_organisations(topology: Topology) -> list[str]:
                 f"medledger_organisations: {org.get('name')} has kind {org.get('kind')!r}; "
                 f"use one of {', '.join(ORGANISATION_KINDS)}"
             )
+    ca_names = {str(topology.hostvars[host].get("fabric_ca_name")) for host in topology.members("cas")}
+    errors += [
+        f"medledger_organisations: {org.get('name')} has ca {org.get('ca')!r}, which no host in group cas "
+        f"serves (fabric_ca_name: {', '.join(sorted(ca_names)) or 'none'}); fix the name or add the CA host"
+        for org in declared
+        if str(org.get("ca")) not in ca_names
+    ]
     known = topology.organisations
     for host in topology.members("peers"):
         org = topology.peer_organisation(host)
@@ -296,3 +303,16 @@ def from_inventory_json(data: Mapping[str, Any]) -> Topology:
 def load(*inventories: str) -> Topology:
     """Read inventories the way Ansible does."""
     return from_inventory_json(ansible_inventory_json(*inventories))
+
+
+def ca_authorities(organisations: Iterable[Mapping[str, Any]], server: str) -> list[dict[str, str]]:
+    """The CAs one Fabric CA server hosts: its TLS CA (the server's default CA), then the enrolment CA of
+    each organisation whose `ca` is this server. Names are what clients pass as --caname."""
+    authorities = [{"name": f"tlsca-{server}", "dir": "tlsca", "root": "tls", "organisation": "MedLedger TLS"}]
+    for org in organisations:
+        if org.get("ca") == server:
+            slug = str(org["name"]).lower()
+            authorities.append(
+                {"name": f"ca-{slug}", "dir": f"orgs/{slug}", "root": "enrolment", "organisation": str(org["name"])}
+            )
+    return authorities

@@ -1,0 +1,32 @@
+"""Filters that let roles name things the way medledger_tools.topology does (one source for the rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from medledger_tools.topology import ca_authorities
+
+DOCUMENTATION = r"""
+---
+name: medledger_ca_authorities
+short_description: The CAs a Fabric CA server hosts
+description:
+  - Given medledger_organisations and a fabric_ca_name, the TLS CA and the organisations' enrolment CAs
+    that server hosts, each with name, dir, root (enrolment or tls) and organisation.
+positional: _input, server
+options:
+  _input:
+    description: medledger_organisations.
+    type: list
+    required: true
+  server:
+    description: The server's fabric_ca_name.
+    type: str
+    required: true
+"""
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"medledger_ca_authorities": ca_authorities}

@@ -1,0 +1,124 @@
+"""Fabric CA servers: TLS only, intermediates of the offline roots, keys private to the service user."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medledger_tools.topology import ca_authorities
+
+from .conftest import controller_var, deployed, role_var
+
+pytestmark = pytest.mark.lab
+
+
+def ca_hosts() -> list[str]:
+    return deployed().members("cas")
+
+
+def authorities(inventory_host: str) -> list[dict[str, str]]:
+    server = deployed().hostvars[inventory_host]["fabric_ca_name"]
+    return ca_authorities(deployed().global_var("medledger_organisations"), server)
+
+
+@pytest.fixture
+def ca_host(inventory_host: str) -> str:
+    if inventory_host not in ca_hosts():
+        pytest.skip(f"{inventory_host} runs no CA")
+    return inventory_host
+
+
+@pytest.fixture(scope="module")
+def pki_dir() -> Path:
+    return Path(controller_var("medledger_pki_dir"))
+
+
+def https_get(address: str, port: int, path: str, root: Path, server_name: str) -> dict[str, Any]:
+    context = ssl.create_default_context(cafile=str(root))
+    with (
+        socket.create_connection((address, port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
+        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
+        response = b""
+        while chunk := tls.recv(65536):
+            response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return dict(json.loads(body))
+
+
+def test_server_active_and_enabled(host: Any, ca_host: str) -> None:
+    service = host.service("fabric-ca-server")
+    assert service.is_running and service.is_enabled
+
+
+def test_plaintext_is_refused(ca_host: str, address: str) -> None:
+    port = int(role_var("fabric_ca", "fabric_ca_port", ca_host))
+    with socket.create_connection((address, port), timeout=5) as plain:
+        plain.sendall(b"GET /api/v1/cainfo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = plain.recv(4096)
+    assert answer.startswith(b"HTTP/1.0 400")
+    assert b"Client sent an HTTP request to an HTTPS server" in answer
+
+
+def test_each_ca_serves_an_intermediate_of_its_offline_root(
+    ca_host: str, address: str, pki_dir: Path, tmp_path: Path
+) -> None:
+    port = int(role_var("fabric_ca", "fabric_ca_port", ca_host))
+    for authority in authorities(ca_host):
+        info = https_get(address, port, f"/api/v1/cainfo?ca={authority['name']}", pki_dir / "tls-root.pem", ca_host)
+        assert info["result"]["CAName"] == authority["name"]
+        chain = base64.b64decode(info["result"]["CAChain"]).decode()
+        intermediate = tmp_path / f"{authority['name']}.pem"
+        intermediate.write_text(chain.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n")
+        own_root = pki_dir / f"{authority['root']}-root.pem"
+        other_root = pki_dir / ("tls-root.pem" if authority["root"] == "enrolment" else "enrolment-root.pem")
+        verify = ["openssl", "verify", "-x509_strict", "-purpose", "any", "-CAfile"]
+        assert (
+            subprocess.run([*verify, str(own_root), str(intermediate)], capture_output=True, check=False).returncode
+            == 0
+        )
+        assert (
+            subprocess.run([*verify, str(other_root), str(intermediate)], capture_output=True, check=False).returncode
+            != 0
+        )
+        text = subprocess.run(
+            ["openssl", "x509", "-noout", "-text", "-in", str(intermediate)], capture_output=True, text=True, check=True
+        ).stdout
+        assert "CA:TRUE, pathlen:0" in text
+        assert "Certificate Sign, CRL Sign" in text
+
+
+def test_private_keys_belong_to_the_service_user_only(host: Any, ca_host: str) -> None:
+    home = role_var("fabric_ca", "fabric_ca_home", ca_host)
+    keys = host.check_output(f"find {home} -type f \\( -name key.pem -o -name '*_sk' \\)").split()
+    assert len(keys) >= 2 * len(authorities(ca_host)) + 1  # each CA's key and its keystore copy, the TLS key
+    for key in keys:
+        file = host.file(key)
+        assert (file.user, file.mode) == ("fabric", 0o600), key
+
+
+def test_no_root_key_on_any_host(host: Any, pki_dir: Path) -> None:
+    """The roots' private keys stay on the control node: no key on any host has a root's public key."""
+    root_public_keys = {
+        subprocess.run(
+            ["openssl", "x509", "-pubkey", "-noout", "-in", str(pki_dir / f"{root}-root.pem")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for root in ("enrolment", "tls")
+    }
+    listing = host.run("grep -rlZ -- '-----BEGIN.*PRIVATE KEY-----' /etc /var/lib/medledger /opt/medledger 2>/dev/null")
+    public_keys = {
+        host.check_output(f"openssl pkey -pubout -in {path}") + "\n" for path in listing.stdout.split("\0") if path
+    }
+    assert public_keys.isdisjoint(root_public_keys)
