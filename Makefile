@@ -9,8 +9,6 @@ RUN := uv run --frozen
 PLAYBOOK := $(RUN) ansible-playbook
 export ARTIFACTS_DIR ?= $(CURDIR)/artifacts
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-# The lab's throwaway vault password (made by lab-up); real deployments set their own.
-export ANSIBLE_VAULT_PASSWORD_FILE ?= $(HOME)/.cache/medledger/lab/vault-pass
 
 .PHONY: help
 help: ## List the targets

@@ -19,7 +19,7 @@ def test_second_run_changes_nothing() -> None:
     for host in deployed().hosts:
         check_target(str(deployed().hostvars[host]["ansible_host"]))
     result = subprocess.run(
-        ["ansible-playbook", "playbooks/site.yml"],
+        ["ansible-playbook", "-v", "playbooks/site.yml"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -28,6 +28,7 @@ def test_second_run_changes_nothing() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+    assert "PRIVATE KEY" not in result.stdout + result.stderr
     recap = dict(re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", result.stdout.split("PLAY RECAP")[1], re.M))
     assert set(recap) >= set(deployed().hosts)
     assert {host: int(changed) for host, changed in recap.items() if int(changed)} == {}

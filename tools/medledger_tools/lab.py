@@ -14,7 +14,6 @@ import ipaddress
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -357,15 +356,6 @@ def ensure_key(directory: Path) -> str:
         derived = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True, check=True)
         public.write_text(derived.stdout)
     return public.read_text().strip()
-
-
-def ensure_vault_password(directory: Path) -> None:
-    """A throwaway ansible-vault password for the lab's PKI (the Makefile points Ansible at it)."""
-    password = directory / "vault-pass"
-    if not password.exists():
-        descriptor = os.open(password, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
 
 
 # --- images ---------------------------------------------------------------------------------------
@@ -718,7 +708,6 @@ def cmd_up(inventories: Sequence[Path], root: Path) -> int:
 
     prepare_lab_dir(directory)
     public_key = ensure_key(directory)
-    ensure_vault_password(directory)
     ensure_base_image(client)
     image = ensure_host_image(client, root)
     ensure_network(client, plan, network)
