@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medledger_tools.topology import ca_authorities
+from medledger_tools.topology import ca_authorities, from_ansible, host_identities
 
 DOCUMENTATION = r"""
 ---
@@ -27,6 +27,14 @@ options:
 """
 
 
+def medledger_host_identities(hostvars: Any, groups: Any, host: str) -> list[dict[str, Any]]:
+    """The identities `host` enrols, derived from the inventory (see topology.host_identities)."""
+    return [identity.as_dict() for identity in host_identities(from_ansible(hostvars, groups), host)]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"medledger_ca_authorities": ca_authorities}
+        return {
+            "medledger_ca_authorities": ca_authorities,
+            "medledger_host_identities": medledger_host_identities,
+        }

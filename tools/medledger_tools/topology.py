@@ -256,6 +256,7 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
     wanted = {name for names in REQUIRED_HOST_VARS.values() for name in names}
     wanted |= set(REQUIRED_GLOBAL_VARS) | {
         "ansible_host",
+        "medledger_client_identities",
         "medledger_kafka_replication_factor",
         "medledger_kafka_min_insync_replicas",
     }
@@ -316,3 +317,87 @@ def ca_authorities(organisations: Iterable[Mapping[str, Any]], server: str) -> l
                 {"name": f"ca-{slug}", "dir": f"orgs/{slug}", "root": "enrolment", "organisation": str(org["name"])}
             )
     return authorities
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One enrolment a host holds: its MSP folder (and TLS folder) under /etc/medledger/fabric/<name>."""
+
+    name: str
+    type: str
+    organisation: str
+    ca_server: str
+    tls: bool
+    csr_hosts: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ca_name(self) -> str:
+        return f"ca-{self.organisation.lower()}"
+
+    @property
+    def tls_ca_name(self) -> str:
+        return f"tlsca-{self.ca_server}"
+
+    @property
+    def affiliation(self) -> str:
+        return self.organisation.lower()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "organisation": self.organisation,
+            "ca_server": self.ca_server,
+            "ca_name": self.ca_name,
+            "tls_ca_name": self.tls_ca_name,
+            "affiliation": self.affiliation,
+            "tls": self.tls,
+            "csr_hosts": list(self.csr_hosts),
+            "attributes": dict(self.attributes),
+        }
+
+
+def admin_name(organisation: str) -> str:
+    return f"admin-{organisation.lower()}"
+
+
+def host_identities(topology: Topology, host: str) -> list[Identity]:
+    """The identities a host enrols: its peer and orderer, their organisations' admins (which run the
+    admin CLIs there), and the service clients of `medledger_client_identities` placed on it."""
+    orgs = topology.organisations
+    values = topology.hostvars[host]
+    own_names = (host, str(values.get("ansible_host", "")))
+    found: list[Identity] = []
+
+    def add(
+        name: str,
+        kind: str,
+        organisation: str,
+        tls: bool,
+        *,
+        hosts: tuple[str, ...] = (),
+        attrs: Mapping[str, Any] = {},
+    ) -> None:
+        if any(identity.name == name for identity in found):
+            return
+        server = str(orgs[organisation]["ca"])
+        attributes = tuple(sorted((str(key), str(value)) for key, value in (attrs or {}).items()))
+        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes))
+
+    if host in topology.members("peers"):
+        org = topology.peer_organisation(host)
+        peer = str(values["fabric_peer_name"])
+        add(peer, "peer", org, True, hosts=(peer, *own_names))
+        add(admin_name(org), "admin", org, True)
+    if host in topology.members("orderers"):
+        org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
+        orderer = str(values["fabric_orderer_name"])
+        add(orderer, "orderer", org, True, hosts=(orderer, *own_names))
+        add(admin_name(org), "admin", org, True)
+    for client in topology.global_var("medledger_client_identities", []) or []:
+        org = str(client["organisation"])
+        homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
+        if homes and homes[0] == host:
+            add(str(client["name"]), "client", org, False, attrs=client.get("attributes", {}))
+    return found

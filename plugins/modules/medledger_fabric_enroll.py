@@ -1,0 +1,248 @@
+"""Enrol (or re-enrol) a Fabric identity with fabric-ca-client into a tidy MSP or TLS folder."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: medledger_fabric_enroll
+short_description: Enrol a Fabric identity into an MSP or TLS folder, once
+description:
+  - Runs C(fabric-ca-client enroll) on the node that will use the identity, so the private key is generated
+    there and never travels. The result is laid out with fixed file names and moved into place only when
+    complete: a failed enrolment leaves no half-written folder.
+  - Does nothing when the folder already holds a certificate, unless I(rotate) is set, which re-enrols with the
+    current certificate (new key) and replaces the folder.
+  - For C(kind=msp) writes the NodeOUs C(config.yaml) Fabric needs; for C(kind=tls) writes C(server.crt),
+    C(server.key) and C(ca.crt).
+options:
+  name: {description: Enrolment ID (a pseudonym, never a person's name)., type: str, required: true}
+  secret: {description: Enrolment secret. Not needed to rotate., type: str, no_log: true}
+  ca_address: {description: "host:port of the Fabric CA server.", type: str, required: true}
+  ca_name: {description: The CA within the server (--caname)., type: str, required: true}
+  tls_root: {description: File with the TLS root that signs the CA server's certificate., type: path, required: true}
+  path: {description: The folder to fill (e.g. .../msp or .../tls)., type: path, required: true}
+  kind:
+    description: msp (enrolment certificate) or tls (TLS certificate).
+    type: str
+    choices: [msp, tls]
+    default: msp
+  csr_hosts:
+    description: Subject alternative names (host names and addresses).
+    type: list
+    elements: str
+    default: []
+  organisation: {description: O of the certificate's subject., type: str, required: true}
+  client:
+    description: The fabric-ca-client binary.
+    type: path
+    default: /opt/medledger/fabric-ca/bin/fabric-ca-client
+  owner: {description: Owner of the folder and its files., type: str, default: root}
+  rotate: {description: Re-enrol even when a certificate exists (new key)., type: bool, default: false}
+author: MedLedger
+"""
+
+EXAMPLES = r"""
+- name: Enrol the peer's TLS identity
+  medledger_fabric_enroll:
+    name: peerxinqiao
+    secret: "{{ derived_secret }}"
+    ca_address: 172.20.29.31:7054
+    ca_name: tlsca-ca0
+    tls_root: /etc/medledger/pki/tls-root.pem
+    path: /etc/medledger/fabric/peerxinqiao/tls
+    kind: tls
+    csr_hosts: [vm30, 172.20.29.30]
+    organisation: OrgPatient
+    owner: fabric
+"""
+
+RETURN = r"""
+certificate:
+  description: Path of the identity's certificate.
+  returned: always
+  type: str
+serial:
+  description: Serial number of the certificate (hex).
+  returned: success
+  type: str
+"""
+
+import glob
+import os
+import pwd
+import shutil
+import tempfile
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+NODE_OUS = """NodeOUs:
+  Enable: true
+{ous}"""
+OU_ROLES = (
+    ("ClientOUIdentifier", "client"),
+    ("PeerOUIdentifier", "peer"),
+    ("AdminOUIdentifier", "admin"),
+    ("OrdererOUIdentifier", "orderer"),
+)
+
+
+def certificate_path(path: str, kind: str) -> str:
+    return os.path.join(path, "server.crt" if kind == "tls" else "signcerts/cert.pem")
+
+
+def only(pattern: str) -> str:
+    found = sorted(glob.glob(pattern))
+    if len(found) != 1:
+        raise RuntimeError(f"expected one file for {pattern}, found {len(found)}")
+    return found[0]
+
+
+def tidy(raw: str, target: str, kind: str) -> None:
+    """fabric-ca-client names files after the server URL; lay them out under fixed names."""
+    key = only(os.path.join(raw, "keystore", "*_sk"))
+    cert = os.path.join(raw, "signcerts", "cert.pem")
+    if kind == "tls":
+        root = only(os.path.join(raw, "tlscacerts", "*.pem"))
+        intermediate = only(os.path.join(raw, "tlsintermediatecerts", "*.pem"))
+        shutil.copyfile(cert, os.path.join(target, "server.crt"))
+        shutil.copyfile(key, os.path.join(target, "server.key"))
+        with open(os.path.join(target, "ca.crt"), "w") as chain:
+            for part in (intermediate, root):
+                with open(part) as handle:
+                    chain.write(handle.read())
+        return
+    for folder in ("cacerts", "intermediatecerts", "signcerts", "keystore"):
+        os.makedirs(os.path.join(target, folder))
+    shutil.copyfile(only(os.path.join(raw, "cacerts", "*.pem")), os.path.join(target, "cacerts", "root.pem"))
+    shutil.copyfile(
+        only(os.path.join(raw, "intermediatecerts", "*.pem")), os.path.join(target, "intermediatecerts", "ca.pem")
+    )
+    shutil.copyfile(cert, os.path.join(target, "signcerts", "cert.pem"))
+    shutil.copyfile(key, os.path.join(target, "keystore", "key.pem"))
+    ous = "".join(
+        f"  {field}:\n    Certificate: intermediatecerts/ca.pem\n    OrganizationalUnitIdentifier: {role}\n"
+        for field, role in OU_ROLES
+    )
+    with open(os.path.join(target, "config.yaml"), "w") as handle:
+        handle.write(NODE_OUS.format(ous=ous))
+
+
+def secure(target: str, owner: str) -> None:
+    account = pwd.getpwnam(owner)
+    for folder, _, files in os.walk(target):
+        os.chown(folder, account.pw_uid, account.pw_gid)
+        os.chmod(folder, 0o750)  # noqa: S103 - the owner's group (the service) reads certificates
+        for name in files:
+            file = os.path.join(folder, name)
+            os.chown(file, account.pw_uid, account.pw_gid)
+            private = name in ("key.pem", "server.key")
+            os.chmod(file, 0o600 if private else 0o644)
+
+
+def serial_of(module: AnsibleModule, cert: str) -> str:
+    _, out, _ = module.run_command(["openssl", "x509", "-noout", "-serial", "-in", cert], check_rc=True)
+    return str(out.strip().split("=", 1)[1])
+
+
+def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
+    raw = os.path.join(work, "raw")
+    command = [params["client"]]
+    if params["rotate"]:
+        # Re-enrolment authenticates with the current certificate: copy it where the client looks for it.
+        current = os.path.join(work, "current")
+        os.makedirs(os.path.join(current, "signcerts"))
+        os.makedirs(os.path.join(current, "keystore"))
+        shutil.copyfile(
+            certificate_path(params["path"], params["kind"]), os.path.join(current, "signcerts", "cert.pem")
+        )
+        key = "server.key" if params["kind"] == "tls" else "keystore/key.pem"
+        shutil.copyfile(os.path.join(params["path"], key), os.path.join(current, "keystore", "key_sk"))
+        command += ["reenroll", "-u", f"https://{params['ca_address']}", "--mspdir", current]
+        raw = current
+    else:
+        if not params["secret"]:
+            module.fail_json(msg=f"{params['name']}: no certificate at {params['path']} and no secret to enrol")
+        command += [
+            "enroll",
+            "-u",
+            f"https://{params['name']}:{params['secret']}@{params['ca_address']}",
+            "--mspdir",
+            raw,
+        ]
+    command += [
+        "--home",
+        work,
+        "--caname",
+        params["ca_name"],
+        "--tls.certfiles",
+        params["tls_root"],
+        "--csr.cn",
+        params["name"],
+        "--csr.names",
+        f"O={params['organisation']}",
+    ]
+    if params["csr_hosts"]:
+        command += ["--csr.hosts", ",".join(params["csr_hosts"])]
+    if params["kind"] == "tls":
+        command += ["--enrollment.profile", "tls"]
+    rc, out, err = module.run_command(command)
+    if rc != 0:
+        lines = [line for line in (err or out).splitlines() if line.startswith("Error")] or (err or out).splitlines()[
+            -1:
+        ]
+        secret = params["secret"] or ""
+        message = " ".join(lines).replace(secret, "********") if secret else " ".join(lines)
+        module.fail_json(
+            msg=f"{params['name']}: enrolment at {params['ca_address']} ({params['ca_name']}) failed: {message}"
+        )
+    if params["rotate"]:
+        # reenroll leaves the old key beside the new one; keep only the new key.
+        os.remove(os.path.join(current, "keystore", "key_sk"))
+    return raw
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True},
+            "secret": {"type": "str", "no_log": True},
+            "ca_address": {"type": "str", "required": True},
+            "ca_name": {"type": "str", "required": True},
+            "tls_root": {"type": "path", "required": True},
+            "path": {"type": "path", "required": True},
+            "kind": {"type": "str", "choices": ["msp", "tls"], "default": "msp"},
+            "csr_hosts": {"type": "list", "elements": "str", "default": []},
+            "organisation": {"type": "str", "required": True},
+            "client": {"type": "path", "default": "/opt/medledger/fabric-ca/bin/fabric-ca-client"},
+            "owner": {"type": "str", "default": "root"},
+            "rotate": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    cert = certificate_path(params["path"], params["kind"])
+    exists = os.path.exists(cert)
+    if exists and not params["rotate"]:
+        module.exit_json(changed=False, certificate=cert, serial=serial_of(module, cert))
+    if params["rotate"] and not exists:
+        module.fail_json(msg=f"{params['name']}: nothing to rotate, no certificate at {cert}")
+    if module.check_mode:
+        module.exit_json(changed=True, certificate=cert)
+    parent = os.path.dirname(params["path"].rstrip("/"))
+    os.makedirs(parent, exist_ok=True)
+    # The temporary folder sits beside the target so that the final rename is atomic.
+    with tempfile.TemporaryDirectory(dir=parent, prefix=".enroll-") as work:
+        raw = enroll(module, params, work)
+        staged = os.path.join(work, "staged")
+        os.makedirs(staged)
+        tidy(raw, staged, params["kind"])
+        secure(staged, params["owner"])
+        if exists:
+            os.rename(params["path"], os.path.join(work, "previous"))
+        os.rename(staged, params["path"])
+    module.exit_json(changed=True, certificate=cert, serial=serial_of(module, cert))
+
+
+if __name__ == "__main__":
+    main()
