@@ -99,3 +99,19 @@ def controller_var(name: str) -> str:
         cwd=REPO_ROOT,
     )
     return str(json.loads(result.stdout.split("=>", 1)[1])[name])
+
+
+def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook (args[0] ending .yml) or ansible ad hoc, against the deployed inventory."""
+    for host in deployed().hosts:
+        check_target(str(deployed().hostvars[host]["ansible_host"]))
+    command = ["ansible-playbook", *args] if args[0].endswith(".yml") else ["ansible", *args]
+    return subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+    )
