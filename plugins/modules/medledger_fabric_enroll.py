@@ -140,6 +140,15 @@ def secure(target: str, owner: str) -> None:
             os.chmod(file, 0o600 if private else 0o644)
 
 
+def missing_folders(path: str) -> list[str]:
+    """The folders os.makedirs(path) would create, outermost first."""
+    missing = []
+    while path and not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return list(reversed(missing))
+
+
 def serial_of(module: AnsibleModule, cert: str) -> str:
     _, out, _ = module.run_command(["openssl", "x509", "-noout", "-serial", "-in", cert], check_rc=True)
     return str(out.strip().split("=", 1)[1])
@@ -188,9 +197,9 @@ def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
         command += ["--enrollment.profile", "tls"]
     rc, out, err = module.run_command(command)
     if rc != 0:
-        lines = [line for line in (err or out).splitlines() if line.startswith("Error")] or (err or out).splitlines()[
-            -1:
-        ]
+        lines = [line.strip() for line in (err or out).splitlines() if line.strip()]
+        first = next((index for index, line in enumerate(lines) if line.startswith("Error")), max(len(lines) - 1, 0))
+        lines = lines[first : first + 3]  # the error and its cause (e.g. "connect: connection refused")
         secret = params["secret"] or ""
         message = " ".join(lines).replace(secret, "********") if secret else " ".join(lines)
         module.fail_json(
@@ -230,17 +239,25 @@ def main() -> None:
     if module.check_mode:
         module.exit_json(changed=True, certificate=cert)
     parent = os.path.dirname(params["path"].rstrip("/"))
+    created = missing_folders(parent)
     os.makedirs(parent, exist_ok=True)
-    # The temporary folder sits beside the target so that the final rename is atomic.
-    with tempfile.TemporaryDirectory(dir=parent, prefix=".enroll-") as work:
-        raw = enroll(module, params, work)
-        staged = os.path.join(work, "staged")
-        os.makedirs(staged)
-        tidy(raw, staged, params["kind"])
-        secure(staged, params["owner"])
-        if exists:
-            os.rename(params["path"], os.path.join(work, "previous"))
-        os.rename(staged, params["path"])
+    try:
+        # The temporary folder sits beside the target so that the final rename is atomic.
+        with tempfile.TemporaryDirectory(dir=parent, prefix=".enroll-") as work:
+            raw = enroll(module, params, work)
+            staged = os.path.join(work, "staged")
+            os.makedirs(staged)
+            tidy(raw, staged, params["kind"])
+            secure(staged, params["owner"])
+            if exists:
+                os.rename(params["path"], os.path.join(work, "previous"))
+            os.rename(staged, params["path"])
+    except BaseException:
+        # fail_json exits through here too: leave the tree as it was found.
+        for folder in reversed(created):
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        raise
     module.exit_json(changed=True, certificate=cert, serial=serial_of(module, cert))
 
 

@@ -105,7 +105,7 @@ def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
     """ansible-playbook (args[0] ending .yml) or ansible ad hoc, against the deployed inventory."""
     for host in deployed().hosts:
         check_target(str(deployed().hostvars[host]["ansible_host"]))
-    command = ["ansible-playbook", *args] if args[0].endswith(".yml") else ["ansible", *args]
+    command = ["ansible-playbook", *args] if any(arg.endswith(".yml") for arg in args) else ["ansible", *args]
     return subprocess.run(
         command,
         cwd=REPO_ROOT,

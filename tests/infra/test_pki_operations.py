@@ -120,5 +120,62 @@ def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:
         "vm34", "-b", "-m", "medledger_fabric_enroll", "-a", json.dumps({**enroll, "path": f"{scratch}/again"})
     )
     assert again.returncode != 0
+    assert f"{name}: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in again.stdout
     assert "Authentication failure" in again.stdout
+    assert peer.run(f"ls -A {scratch}").stdout.split() == ["msp"], "no half-written folder"
     peer.run(f"rm -rf {scratch}")
+
+
+def test_bad_enrolment_input_is_refused_with_nothing_written() -> None:
+    common = {
+        "ca_name": "ca-orgthirdparty",
+        "tls_root": "/etc/medledger/pki/tls-root.pem",
+        "organisation": "OrgThirdParty",
+        "path": "/root/never-written/msp",
+    }
+    wrong_secret = ansible_run(
+        "vm34",
+        "-b",
+        "-m",
+        "medledger_fabric_enroll",
+        "-a",
+        json.dumps({**common, "name": "peermindray", "secret": "not-the-secret", "ca_address": "172.20.29.33:7054"}),
+    )
+    assert wrong_secret.returncode != 0
+    assert "peermindray: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in wrong_secret.stdout
+    assert "Authentication failure" in wrong_secret.stdout
+    assert "not-the-secret" not in wrong_secret.stdout
+    unreachable = ansible_run(
+        "vm34",
+        "-b",
+        "-m",
+        "medledger_fabric_enroll",
+        "-a",
+        json.dumps({**common, "name": "peermindray", "secret": "unused-secret-2", "ca_address": "127.0.0.1:7999"}),
+    )
+    assert unreachable.returncode != 0
+    assert "connection refused" in unreachable.stdout
+    assert lab_host("vm34").run("ls /root/never-written").rc != 0
+    duplicate = ansible_run(
+        "vm33",
+        "-b",
+        "-m",
+        "medledger_fabric_register",
+        "-a",
+        json.dumps(
+            {
+                "name": "peermindray",
+                "secret": "unused-secret-1",
+                "type": "client",
+                "affiliation": "orgthirdparty",
+                "ca_name": "ca-orgthirdparty",
+                "tls_root": "/etc/medledger/pki/tls-root.pem",
+                "ca_address": "127.0.0.1:7054",
+                "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+            }
+        ),
+    )
+    assert duplicate.returncode != 0
+    assert "peermindray is already registered at ca-orgthirdparty with other settings (expected Type: client)" in (
+        " ".join(duplicate.stdout.split())
+    )
