@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 from typing import Any
 
 import pytest
@@ -17,6 +18,10 @@ pytestmark = pytest.mark.lab
 def lab_host(name: str) -> Any:
     check_target(str(deployed().hostvars[name]["ansible_host"]))
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=None)
+
+
+def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    return ansible_run(host, "-b", "-m", module, "-a", json.dumps(arguments))
 
 
 def tls_fingerprints() -> dict[tuple[str, str], str]:
@@ -101,8 +106,8 @@ def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:
         "path": folder,
         "organisation": "OrgThirdParty",
     }
-    assert ansible_run("vm33", "-b", "-m", "medledger_fabric_register", "-a", json.dumps(register)).returncode == 0
-    assert ansible_run("vm34", "-b", "-m", "medledger_fabric_enroll", "-a", json.dumps(enroll)).returncode == 0
+    assert run_module("vm33", "medledger_fabric_register", register).returncode == 0
+    assert run_module("vm34", "medledger_fabric_enroll", enroll).returncode == 0
     peer = lab_host("vm34")
     serial = peer.check_output(f"openssl x509 -noout -serial -in {folder}/signcerts/cert.pem").split("=")[1]
 
@@ -116,9 +121,7 @@ def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:
     patient_side = lab_host("vm30").run("ls /etc/medledger/fabric/peerxinqiao/msp/crls/crl.pem")
     assert patient_side.rc != 0, "another organisation's MSP must not get this CRL"
 
-    again = ansible_run(
-        "vm34", "-b", "-m", "medledger_fabric_enroll", "-a", json.dumps({**enroll, "path": f"{scratch}/again"})
-    )
+    again = run_module("vm34", "medledger_fabric_enroll", {**enroll, "path": f"{scratch}/again"})
     assert again.returncode != 0
     assert f"{name}: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in again.stdout
     assert "Authentication failure" in again.stdout
@@ -133,47 +136,36 @@ def test_bad_enrolment_input_is_refused_with_nothing_written() -> None:
         "organisation": "OrgThirdParty",
         "path": "/root/never-written/msp",
     }
-    wrong_secret = ansible_run(
+    wrong_secret = run_module(
         "vm34",
-        "-b",
-        "-m",
         "medledger_fabric_enroll",
-        "-a",
-        json.dumps({**common, "name": "peermindray", "secret": "not-the-secret", "ca_address": "172.20.29.33:7054"}),
+        {**common, "name": "peermindray", "secret": "not-the-secret", "ca_address": "172.20.29.33:7054"},
     )
     assert wrong_secret.returncode != 0
     assert "peermindray: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in wrong_secret.stdout
     assert "Authentication failure" in wrong_secret.stdout
     assert "not-the-secret" not in wrong_secret.stdout
-    unreachable = ansible_run(
+    unreachable = run_module(
         "vm34",
-        "-b",
-        "-m",
         "medledger_fabric_enroll",
-        "-a",
-        json.dumps({**common, "name": "peermindray", "secret": "unused-secret-2", "ca_address": "127.0.0.1:7999"}),
+        {**common, "name": "peermindray", "secret": "unused-secret-2", "ca_address": "127.0.0.1:7999"},
     )
     assert unreachable.returncode != 0
     assert "connection refused" in unreachable.stdout
     assert lab_host("vm34").run("ls /root/never-written").rc != 0
-    duplicate = ansible_run(
+    duplicate = run_module(
         "vm33",
-        "-b",
-        "-m",
         "medledger_fabric_register",
-        "-a",
-        json.dumps(
-            {
-                "name": "peermindray",
-                "secret": "unused-secret-1",
-                "type": "client",
-                "affiliation": "orgthirdparty",
-                "ca_name": "ca-orgthirdparty",
-                "tls_root": "/etc/medledger/pki/tls-root.pem",
-                "ca_address": "127.0.0.1:7054",
-                "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
-            }
-        ),
+        {
+            "name": "peermindray",
+            "secret": "unused-secret-1",
+            "type": "client",
+            "affiliation": "orgthirdparty",
+            "ca_name": "ca-orgthirdparty",
+            "tls_root": "/etc/medledger/pki/tls-root.pem",
+            "ca_address": "127.0.0.1:7054",
+            "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+        },
     )
     assert duplicate.returncode != 0
     assert "peermindray is already registered at ca-orgthirdparty with other settings (expected Type: client)" in (

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from medledger_tools.paths import REPO_ROOT
+from .conftest import run_playbook
 
 PLAY = """
 - name: Offline roots
@@ -26,30 +25,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str
     work = tmp_path_factory.mktemp("pki")
     (work / "vault-pass").write_text("test-only-vault-password\n")
     (work / "play.yml").write_text(PLAY)
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_VAULT_PASSWORD_FILE=str(work / "vault-pass"),
-    )
     outputs = []
     for _ in range(2):
-        result = subprocess.run(
-            [
-                "ansible-playbook",
-                "-v",
-                "-i",
-                "localhost,",
-                str(work / "play.yml"),
-                "-e",
-                f"medledger_pki_dir={work / 'pki'}",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-            timeout=300,
-            check=False,
+        result = run_playbook(
+            "-v",
+            "-i",
+            "localhost,",
+            str(work / "play.yml"),
+            "-e",
+            f"medledger_pki_dir={work / 'pki'}",
+            ANSIBLE_VAULT_PASSWORD_FILE=str(work / "vault-pass"),
         )
         assert result.returncode == 0, result.stdout[-3000:]
         outputs.append(result.stdout + result.stderr)

@@ -7,7 +7,6 @@ host was touched is the play recap: only localhost (where the checks run) appear
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,8 @@ import pytest
 import yaml
 
 from medledger_tools.paths import REPO_ROOT
+
+from .conftest import run_playbook
 
 Breakage = Callable[[Path], None]
 
@@ -57,18 +58,7 @@ def global_var(name: str, value: Any) -> Breakage:
 
 
 def run_site(inventory: Path, artifacts: Path) -> tuple[int, str]:
-    env = dict(
-        os.environ, ARTIFACTS_DIR=str(artifacts), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"
-    )
-    result = subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), str(REPO_ROOT / "playbooks" / "site.yml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=300,
-        check=False,
-    )
+    result = run_playbook("-i", str(inventory), str(REPO_ROOT / "playbooks" / "site.yml"), ARTIFACTS_DIR=str(artifacts))
     return result.returncode, result.stdout + result.stderr
 
 
