@@ -10,6 +10,8 @@ from typing import Any
 
 from ansible.plugins.action import ActionBase
 
+from medledger_tools.artifacts import load_recipes
+from medledger_tools.paths import REPO_ROOT
 from medledger_tools.topology import from_ansible, validate
 
 DOCUMENTATION = r"""
@@ -18,7 +20,8 @@ module: medledger_inventory_check
 short_description: Validate MedLedger's topology as the inventory declares it
 description:
   - Checks addresses, names and identifiers for duplicates, the ZooKeeper ensemble size, Kafka replication
-    against the broker count, peers' organisations and channels, and required host variables.
+    against the broker count, Kafka ordering against the pinned Fabric release, peers' organisations and
+    channels, and required host variables.
   - Runs on the control node; contacts no host. Supports check mode.
 options: {}
 author: MedLedger
@@ -47,7 +50,8 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         result: dict[str, Any] = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         topology = from_ansible(task_vars["hostvars"], task_vars["groups"])
-        errors = validate(topology)
+        fabric = next(recipe for recipe in load_recipes(REPO_ROOT / "versions.yml") if recipe.name == "fabric")
+        errors = validate(topology, fabric_version=fabric.version)
         result.update(changed=False, errors=errors)
         if errors:
             result.update(failed=True, msg="inventory is not valid:\n" + "\n".join(errors))

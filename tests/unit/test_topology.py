@@ -149,3 +149,13 @@ def test_raft_needs_neither_kafka_nor_zookeeper(paper: Topology) -> None:
         groups["kafka"] = []
 
     assert validate(edited(paper, raft_only)) == []
+
+
+def test_kafka_needs_a_fabric_release_that_has_it(paper: Topology) -> None:
+    assert validate(paper, fabric_version="2.5.9") == []
+    assert validate(paper, fabric_version="3.1.0") == [
+        "all: medledger_consensus is kafka, but versions.yml pins Fabric 3.1.0, which has no Kafka ordering "
+        "(removed in 3.0); use etcdraft or pin a 2.5 release"
+    ]
+    raft = edited(paper, set_everywhere("medledger_consensus", "etcdraft"))
+    assert validate(raft, fabric_version="3.1.0") == []

@@ -75,8 +75,9 @@ class Topology:
         return str(self.hostvars[host].get("fabric_peer_organisation", ""))
 
 
-def validate(topology: Topology) -> list[str]:
-    """Every problem with the inventory, one line each; empty when it is sound."""
+def validate(topology: Topology, fabric_version: str | None = None) -> list[str]:
+    """Every problem with the inventory, one line each; empty when it is sound. `fabric_version` (the pinned
+    Fabric release) lets the consensus type be checked against what that release supports."""
     errors: list[str] = []
     errors += _check_global_vars(topology)
     if errors:
@@ -86,7 +87,7 @@ def validate(topology: Topology) -> list[str]:
     errors += _check_unique_host_vars(topology)
     errors += _check_organisations(topology)
     errors += _check_channels(topology)
-    errors += _check_ordering(topology)
+    errors += _check_ordering(topology, fabric_version)
     return errors
 
 
@@ -220,11 +221,16 @@ def _check_channels(topology: Topology) -> list[str]:
     return errors
 
 
-def _check_ordering(topology: Topology) -> list[str]:
+def _check_ordering(topology: Topology, fabric_version: str | None) -> list[str]:
     errors = []
     consensus = topology.global_var("medledger_consensus")
     if consensus not in CONSENSUS_TYPES:
         return [f"all: medledger_consensus is {consensus!r}; use one of {', '.join(CONSENSUS_TYPES)}"]
+    if consensus == "kafka" and fabric_version and int(fabric_version.split(".")[0]) >= 3:
+        errors.append(
+            f"all: medledger_consensus is kafka, but versions.yml pins Fabric {fabric_version}, which has no Kafka "
+            "ordering (removed in 3.0); use etcdraft or pin a 2.5 release"
+        )
     if not topology.members("orderers"):
         errors.append("group orderers: no host; put at least one host (three for fault tolerance) in it")
     if consensus != "kafka":
