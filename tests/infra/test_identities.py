@@ -35,6 +35,8 @@ def test_enrolment_certificates_chain_to_the_offline_root(
     host: Any, inventory_host: str, roots: dict[str, str]
 ) -> None:
     for identity in identities(inventory_host):
+        if not identity.msp:
+            continue
         msp = f"{folder(inventory_host, identity)}/msp"
         assert host.file(f"{msp}/cacerts/root.pem").content_string.strip() == roots["enrolment"].strip()
         host.check_output(
@@ -65,13 +67,14 @@ def test_tls_certificates_carry_the_hosts_names(host: Any, inventory_host: str, 
 def test_private_keys_are_private(host: Any, inventory_host: str) -> None:
     owner = role_var("fabric_msp", "fabric_msp_owner", inventory_host)
     for identity in identities(inventory_host):
-        keys = [f"{folder(inventory_host, identity)}/msp/keystore/key.pem"]
+        keys = [f"{folder(inventory_host, identity)}/msp/keystore/key.pem"] if identity.msp else []
         if identity.tls:
             keys.append(f"{folder(inventory_host, identity)}/tls/server.key")
         for key in keys:
             file = host.file(key)
             assert (file.user, file.mode) == (owner, 0o600), key
-        assert host.run(f"ls -A {folder(inventory_host, identity)}/msp/keystore").stdout.split() == ["key.pem"]
+        if identity.msp:
+            assert host.run(f"ls -A {folder(inventory_host, identity)}/msp/keystore").stdout.split() == ["key.pem"]
 
 
 def test_service_clients_carry_their_attributes(host: Any, inventory_host: str) -> None:

@@ -58,6 +58,8 @@ def test_unavailable_artifact_is_recorded_and_others_still_built(
     assert json.loads((out / "manifest.json").read_text()) == manifest
     check = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, capture_output=True, check=False)
     assert check.returncode == 0, check.stdout
+    rebuilt = artifacts.make_artifacts(versions, out, only=["blocked"])
+    assert set(rebuilt["artifacts"]) == {"demo"}, "--only keeps the other artifacts' entries"
     (out / "demo-1.0" / "README").write_text("tampered\n")
     check = subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=out, capture_output=True, check=False)
     assert check.returncode != 0

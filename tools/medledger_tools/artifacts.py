@@ -289,6 +289,9 @@ def write_outputs(out: Path, manifest: dict[str, Any]) -> None:
 def make_artifacts(versions: Path, out: Path, only: list[str]) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"artifacts": {}, "unavailable": {}}
+    if only and (out / MANIFEST).exists():
+        # Rebuilding some artifacts keeps the others' entries.
+        manifest = json.loads((out / MANIFEST).read_text())
     lock = read_maven_lock()
     for recipe in load_recipes(versions):
         if only and recipe.name not in only:
@@ -297,8 +300,10 @@ def make_artifacts(versions: Path, out: Path, only: list[str]) -> dict[str, Any]
             tarball, _ = build(recipe, lock)
         except ArtifactError as error:
             progress(f"{recipe.root}: UNAVAILABLE: {error}")
+            manifest["artifacts"].pop(recipe.name, None)
             manifest["unavailable"][recipe.name] = {"version": recipe.version, "reason": str(error)}
             continue
+        manifest["unavailable"].pop(recipe.name, None)
         manifest["artifacts"][recipe.name] = install(recipe, tarball, out)
         progress(f"{recipe.root}: ok")
     write_outputs(out, manifest)

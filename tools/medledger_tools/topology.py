@@ -327,7 +327,8 @@ def ca_authorities(organisations: Iterable[Mapping[str, Any]], server: str) -> l
 
 @dataclass(frozen=True)
 class Identity:
-    """One enrolment a host holds: its MSP folder (and TLS folder) under /etc/medledger/fabric/<name>."""
+    """One enrolment a host holds under /etc/medledger/fabric/<name>: an MSP folder unless `msp` is false
+    (services that speak only TLS, such as ZooKeeper), and a TLS folder when `tls`."""
 
     name: str
     type: str
@@ -336,6 +337,7 @@ class Identity:
     tls: bool
     csr_hosts: tuple[str, ...] = ()
     attributes: tuple[tuple[str, str], ...] = ()
+    msp: bool = True
 
     @property
     def ca_name(self) -> str:
@@ -361,7 +363,12 @@ class Identity:
             "tls": self.tls,
             "csr_hosts": list(self.csr_hosts),
             "attributes": dict(self.attributes),
+            "msp": self.msp,
         }
+
+
+def zookeeper_name(hostvars: Mapping[str, Any]) -> str:
+    return f"zookeeper{hostvars['zookeeper_id']}"
 
 
 def admin_name(organisation: str) -> str:
@@ -383,13 +390,14 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         tls: bool,
         *,
         hosts: tuple[str, ...] = (),
-        attrs: Mapping[str, Any] = {},
+        attrs: Mapping[str, Any] | None = None,
+        msp: bool = True,
     ) -> None:
         if any(identity.name == name for identity in found):
             return
         server = str(orgs[organisation]["ca"])
         attributes = tuple(sorted((str(key), str(value)) for key, value in (attrs or {}).items()))
-        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes))
+        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp))
 
     if host in topology.members("peers"):
         org = topology.peer_organisation(host)
@@ -401,6 +409,11 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         orderer = str(values["fabric_orderer_name"])
         add(orderer, "orderer", org, True, hosts=(orderer, *own_names))
         add(admin_name(org), "admin", org, True)
+    if host in topology.members("zookeeper"):
+        # The ordering service's ensemble: TLS between its members and to the brokers, from the orderer
+        # organisation's TLS CA.
+        org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
+        add(zookeeper_name(values), "client", org, True, hosts=(zookeeper_name(values), *own_names), msp=False)
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
