@@ -78,8 +78,14 @@ def address(inventory_host: str) -> str:
 
 
 @pytest.fixture
-def host(inventory_host: str, address: str) -> Iterator[Any]:
-    yield testinfra.get_host(f"ansible://{inventory_host}", ansible_inventory=None)
+def host(inventory_host: str) -> Iterator[Any]:
+    yield lab_host(inventory_host)
+
+
+def lab_host(name: str) -> Any:
+    """A testinfra host for an inventory host, once its address is known to be a lab target."""
+    check_target(str(deployed().hostvars[name]["ansible_host"]))
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=None)
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,10 @@ import subprocess
 from typing import Any
 
 import pytest
-import testinfra
 
-from .conftest import ansible_run, check_target, deployed
+from .conftest import ansible_run, deployed, lab_host
 
 pytestmark = pytest.mark.lab
-
-
-def lab_host(name: str) -> Any:
-    check_target(str(deployed().hostvars[name]["ansible_host"]))
-    return testinfra.get_host(f"ansible://{name}", ansible_inventory=None)
 
 
 def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:

@@ -8,20 +8,14 @@ import time
 from typing import Any
 
 import pytest
-import testinfra
 
-from .conftest import check_target, deployed, role_var
+from .conftest import deployed, lab_host, role_var
 
 pytestmark = pytest.mark.lab
 
 
 def members() -> list[str]:
     return deployed().members("zookeeper")
-
-
-def member(name: str) -> Any:
-    check_target(str(deployed().hostvars[name]["ansible_host"]))
-    return testinfra.get_host(f"ansible://{name}", ansible_inventory=None)
 
 
 def state(name: str) -> str:
@@ -31,7 +25,7 @@ def state(name: str) -> str:
         "import json, urllib.request; print(json.load(urllib.request.urlopen("
         f"'http://127.0.0.1:{port}/commands/stat', timeout=3))['server_stats']['server_state'])"
     )
-    result = member(name).run(f'python3 -c "{script}"')
+    result = lab_host(name).run(f'python3 -c "{script}"')
     return result.stdout.strip() if result.rc == 0 else "down"
 
 
@@ -69,7 +63,7 @@ def test_client_port_speaks_tls_only(inventory_host: str, address: str) -> None:
             answer = b""
     assert b"imok" not in answer
     assert probe_closed(address, 2181), "no plaintext client port"
-    host = member(inventory_host)
+    host = lab_host(inventory_host)
     tls = f"/etc/medledger/fabric/zookeeper{deployed().hostvars[inventory_host]['zookeeper_id']}/tls"
     handshake = host.run(
         f"echo | openssl s_client -connect {address}:{port} -CAfile /etc/medledger/pki/tls-root.pem "
@@ -90,13 +84,13 @@ def test_a_new_leader_is_elected_when_the_leader_stops() -> None:
     before = states()
     assert one_leader(before)
     leader = next(name for name, value in before.items() if value == "leader")
-    member(leader).check_output("systemctl stop zookeeper")
+    lab_host(leader).check_output("systemctl stop zookeeper")
     try:
         after = wait_for(lambda current: sorted(current.values()) == ["down", "follower", "leader"])
         assert sorted(after.values()) == ["down", "follower", "leader"], json.dumps(after)
         assert after[leader] == "down"
     finally:
-        member(leader).check_output("systemctl start zookeeper")
+        lab_host(leader).check_output("systemctl start zookeeper")
     rejoined = wait_for(one_leader)
     assert one_leader(rejoined), json.dumps(rejoined)
     assert rejoined[leader] == "follower"
