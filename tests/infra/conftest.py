@@ -23,8 +23,6 @@ from medledger_tools import topology
 from medledger_tools.labsafety import assert_lab_target
 from medledger_tools.paths import REPO_ROOT
 
-pytestmark = pytest.mark.lab
-
 
 @cache
 def deployed() -> topology.Topology:

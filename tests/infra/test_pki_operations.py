@@ -130,20 +130,17 @@ def test_bad_enrolment_input_is_refused_with_nothing_written() -> None:
         "organisation": "OrgThirdParty",
         "path": "/root/never-written/msp",
     }
-    wrong_secret = run_module(
-        "vm34",
-        "medledger_fabric_enroll",
-        {**common, "name": "peermindray", "secret": "not-the-secret", "ca_address": "172.20.29.33:7054"},
-    )
+
+    def enrol_peermindray(secret: str, ca_address: str) -> subprocess.CompletedProcess[str]:
+        arguments = {**common, "name": "peermindray", "secret": secret, "ca_address": ca_address}
+        return run_module("vm34", "medledger_fabric_enroll", arguments)
+
+    wrong_secret = enrol_peermindray("not-the-secret", "172.20.29.33:7054")
     assert wrong_secret.returncode != 0
     assert "peermindray: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in wrong_secret.stdout
     assert "Authentication failure" in wrong_secret.stdout
     assert "not-the-secret" not in wrong_secret.stdout
-    unreachable = run_module(
-        "vm34",
-        "medledger_fabric_enroll",
-        {**common, "name": "peermindray", "secret": "unused-secret-2", "ca_address": "127.0.0.1:7999"},
-    )
+    unreachable = enrol_peermindray("unused-secret-2", "127.0.0.1:7999")
     assert unreachable.returncode != 0
     assert "connection refused" in unreachable.stdout
     assert lab_host("vm34").run("ls /root/never-written").rc != 0
