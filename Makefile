@@ -47,8 +47,8 @@ down: lab-down ## Tear the lab down (leaves the build caches)
 
 .PHONY: lint
 lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
-	$(RUN) ruff check tools plugins tests
-	$(RUN) ruff format --check tools plugins tests
+	$(RUN) ruff check tools plugins tests roles
+	$(RUN) ruff format --check tools plugins tests roles
 	$(RUN) mypy
 	$(RUN) yamllint --strict .
 	$(RUN) ansible-lint --profile production playbooks roles

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from functools import cache
@@ -119,3 +120,38 @@ def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
     )
+
+
+def tls_session(host: Any, endpoint: str, tls_dir: str, present_certificate: bool = True) -> str:
+    """openssl's account of a TLS session from `host` to `endpoint`, verified against the TLS CA chain in
+    `tls_dir` (ca.crt), presenting that folder's identity (server.crt, server.key) or none. It stays open
+    two seconds, long enough to see a server's TLS 1.3 alert when it wanted a client certificate."""
+    client = f"-cert {tls_dir}/server.crt -key {tls_dir}/server.key" if present_certificate else ""
+    command = (
+        f"sleep 2 | timeout 20 openssl s_client -connect {endpoint} -CAfile {tls_dir}/ca.crt "
+        f"{client} -verify_return_error 2>&1"
+    )
+    return str(host.run(command).stdout)
+
+
+def accepted(session: str) -> bool:
+    return "Verify return code: 0 (ok)" in session and "alert" not in session
+
+
+def plaintext_answer(address: str, port: int, probe: bytes) -> bytes:
+    """What a TLS-only port answers to a plaintext request: a TLS alert, or nothing."""
+    with socket.create_connection((address, port), timeout=5) as plain:
+        plain.sendall(probe)
+        plain.settimeout(5)
+        try:
+            return plain.recv(64)
+        except (ConnectionResetError, TimeoutError):
+            return b""
+
+
+def port_closed(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=2):
+            return False
+    except OSError:
+        return True

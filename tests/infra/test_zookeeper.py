@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import time
-from typing import Any
 
 import pytest
 
-from .conftest import deployed, lab_host, role_var
+from .conftest import accepted, deployed, lab_host, plaintext_answer, port_closed, role_var, tls_session
+from .ordering import heights, kafka_ordering, orderer_admin, orderers, system_channel, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -33,15 +31,6 @@ def states() -> dict[str, str]:
     return {name: state(name) for name in members()}
 
 
-def wait_for(condition: Any, seconds: int = 90) -> dict[str, str]:
-    deadline = time.monotonic() + seconds
-    current = states()
-    while not condition(current) and time.monotonic() < deadline:
-        time.sleep(2)
-        current = states()
-    return current
-
-
 def one_leader(current: dict[str, str]) -> bool:
     return sorted(current.values()) == ["follower"] * (len(current) - 1) + ["leader"]
 
@@ -54,43 +43,31 @@ def test_client_port_speaks_tls_only(inventory_host: str, address: str) -> None:
     if inventory_host not in members():
         pytest.skip(f"{inventory_host} is no ZooKeeper member")
     port = int(role_var("zookeeper", "zookeeper_secure_client_port", inventory_host))
-    with socket.create_connection((address, port), timeout=5) as plain:
-        plain.sendall(b"ruok")
-        plain.settimeout(5)
-        try:
-            answer = plain.recv(64)
-        except (ConnectionResetError, TimeoutError):
-            answer = b""
-    assert b"imok" not in answer
-    assert probe_closed(address, 2181), "no plaintext client port"
-    host = lab_host(inventory_host)
+    assert b"imok" not in plaintext_answer(address, port, b"ruok")
+    assert port_closed(address, 2181), "no plaintext client port"
     tls = f"/etc/medledger/fabric/zookeeper{deployed().hostvars[inventory_host]['zookeeper_id']}/tls"
-    handshake = host.run(
-        f"echo | openssl s_client -connect {address}:{port} -CAfile /etc/medledger/pki/tls-root.pem "
-        f"-cert {tls}/server.crt -key {tls}/server.key -verify_return_error"
-    )
-    assert "Verify return code: 0 (ok)" in handshake.stdout
+    host = lab_host(inventory_host)
+    assert accepted(tls_session(host, f"{address}:{port}", tls))
+    assert not accepted(tls_session(host, f"{address}:{port}", tls, present_certificate=False))
 
 
-def probe_closed(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=2):
-            return False
-    except OSError:
-        return True
-
-
-def test_a_new_leader_is_elected_when_the_leader_stops() -> None:
+def test_a_new_leader_is_elected_and_ordering_continues_when_the_leader_stops() -> None:
     before = states()
     assert one_leader(before)
     leader = next(name for name, value in before.items() if value == "leader")
     lab_host(leader).check_output("systemctl stop zookeeper")
     try:
-        after = wait_for(lambda current: sorted(current.values()) == ["down", "follower", "leader"])
+        after = wait_until(states, lambda current: sorted(current.values()) == ["down", "follower", "leader"], 90)
         assert sorted(after.values()) == ["down", "follower", "leader"], json.dumps(after)
         assert after[leader] == "down"
+        if kafka_ordering():
+            channel = system_channel()
+            target = max(heights(channel).values()) + 1
+            orderer_admin(orderers()[0], "touch-config", channel)
+            ordered = wait_until(lambda: heights(channel), lambda found: set(found.values()) == {target})
+            assert set(ordered.values()) == {target}, ordered
     finally:
         lab_host(leader).check_output("systemctl start zookeeper")
-    rejoined = wait_for(one_leader)
+    rejoined = wait_until(states, one_leader, 90)
     assert one_leader(rejoined), json.dumps(rejoined)
     assert rejoined[leader] == "follower"

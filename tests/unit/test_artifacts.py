@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -83,13 +84,23 @@ def test_proxy_refusal_becomes_one_line(monkeypatch: pytest.MonkeyPatch) -> None
     )
 
 
-def test_jars_must_match_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_maven(command: list[str], **_kwargs: Any) -> str:
-        libs = Path(next(arg for arg in command if arg.startswith("-DoutputDirectory=")).split("=", 1)[1])
-        libs.mkdir(parents=True)
-        (libs / "demo-1.0.jar").write_bytes(b"jar bytes")
-        return ""
+def fake_maven(command: list[str], **_kwargs: Any) -> str:
+    """Maven's dependency:copy, leaving one jar holding the class x.Main."""
+    libs = Path(next(arg for arg in command if arg.startswith("-DoutputDirectory=")).split("=", 1)[1])
+    libs.mkdir(parents=True)
+    with zipfile.ZipFile(libs / "demo-1.0.jar", "w") as jar:
+        jar.writestr(zipfile.ZipInfo("x/Main.class", date_time=(2020, 1, 1, 0, 0, 0)), b"class bytes")
+    return ""
 
+
+def test_launchers_must_name_a_class_in_the_jars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(artifacts, "run", fake_maven)
+    recipe = Recipe("demo", {"version": "1.0", "maven": ["org.example:demo:1.0"], "launchers": {"demo": "x.Other"}})
+    with pytest.raises(ArtifactError, match=r"^demo: launcher demo: no class x\.Other in the artifact's jars$"):
+        artifacts.build_maven(recipe, tmp_path / "write", lock=None)
+
+
+def test_jars_must_match_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(artifacts, "run", fake_maven)
     recipe = Recipe("demo", {"version": "1.0", "maven": ["org.example:demo:1.0"], "launchers": {"demo": "x.Main"}})
     digest = artifacts.build_maven(recipe, tmp_path / "write", lock=None)["demo/demo-1.0.jar"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from medledger_tools.topology import Topology, validate
+from medledger_tools.topology import Topology, host_identities, validate
 
 Edit = Callable[[dict[str, dict[str, Any]], dict[str, list[str]]], None]
 
@@ -111,6 +111,18 @@ def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> No
             "all: medledger_kafka_min_insync_replicas 3 is not below the replication factor 3",
         ),
         (
+            set_everywhere("medledger_batch_timeout", "2 seconds"),
+            "all: medledger_batch_timeout '2 seconds' is no duration; write it as 2s, 500ms or 1m",
+        ),
+        (
+            set_everywhere("medledger_batch_preferred_max_bytes", 20971520),
+            "all: medledger_batch_preferred_max_bytes 20971520 is above medledger_batch_absolute_max_bytes 10485760",
+        ),
+        (
+            set_everywhere("medledger_batch_max_message_count", "100"),
+            "all: medledger_batch_max_message_count, _preferred_max_bytes and _absolute_max_bytes must be positive",
+        ),
+        (
             _missing_var,
             "vm33: missing kafka_broker_id (required for hosts in group kafka); set it in host_vars/vm33.yml",
         ),
@@ -159,3 +171,32 @@ def test_kafka_needs_a_fabric_release_that_has_it(paper: Topology) -> None:
     ]
     raft = edited(paper, set_everywhere("medledger_consensus", "etcdraft"))
     assert validate(raft, fabric_version="3.1.0") == []
+
+
+def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
+    def names(host: str) -> list[str]:
+        return [identity.name for identity in host_identities(paper, host)]
+
+    assert names("vm30") == [
+        "peerxinqiao",
+        "admin-orgpatient",
+        "orderer0",
+        "admin-orgorderer",
+        "zookeeper1",
+        "kafka0",
+        "svc-storage",
+    ]
+    assert names("vm33") == ["peergovernment", "admin-orggovernment", "kafka3", "svc-registry", "svc-proxy"]
+    kafka = next(identity for identity in host_identities(paper, "vm33") if identity.name == "kafka3")
+    assert (kafka.msp, kafka.tls, kafka.organisation) == (False, True, "OrgOrderer")
+    assert kafka.csr_hosts == ("kafka3", "vm33", "172.20.29.33")
+
+
+def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) -> None:
+    raft = edited(paper, set_everywhere("medledger_consensus", "etcdraft"))
+    assert [identity.name for identity in host_identities(raft, "vm33")] == [
+        "peergovernment",
+        "admin-orggovernment",
+        "svc-registry",
+        "svc-proxy",
+    ]

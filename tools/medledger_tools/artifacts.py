@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,7 +206,10 @@ def build_maven(recipe: Recipe, tree: Path, lock: dict[str, str] | None) -> dict
             )
     bin_dir = tree / "bin"
     bin_dir.mkdir()
+    classes = {name for jar in libs.glob("*.jar") for name in zipfile.ZipFile(jar).namelist()}
     for launcher, main_class in recipe.spec.get("launchers", {}).items():
+        if main_class.replace(".", "/") + ".class" not in classes:
+            raise ArtifactError(f"{recipe.name}: launcher {launcher}: no class {main_class} in the artifact's jars")
         script = bin_dir / launcher
         script.write_text(LAUNCHER.format(main_class=main_class))
         script.chmod(0o755)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -233,6 +234,7 @@ def _check_ordering(topology: Topology, fabric_version: str | None) -> list[str]
         )
     if not topology.members("orderers"):
         errors.append("group orderers: no host; put at least one host (three for fault tolerance) in it")
+    errors += _check_batch(topology)
     if consensus != "kafka":
         return errors
     zookeepers = topology.members("zookeeper")
@@ -257,6 +259,32 @@ def _check_ordering(topology: Topology, fabric_version: str | None) -> list[str]
     return errors
 
 
+def _check_batch(topology: Topology) -> list[str]:
+    errors = []
+    timeout = str(topology.global_var("medledger_batch_timeout", "2s"))
+    if not re.fullmatch(r"[1-9]\d*(ms|s|m)", timeout):
+        errors.append(f"all: medledger_batch_timeout {timeout!r} is no duration; write it as 2s, 500ms or 1m")
+    count, preferred, absolute = (
+        topology.global_var(name, default)
+        for name, default in (
+            ("medledger_batch_max_message_count", 100),
+            ("medledger_batch_preferred_max_bytes", 524288),
+            ("medledger_batch_absolute_max_bytes", 10485760),
+        )
+    )
+    if not all(isinstance(value, int) and value > 0 for value in (count, preferred, absolute)):
+        errors.append(
+            "all: medledger_batch_max_message_count, _preferred_max_bytes and _absolute_max_bytes must be positive "
+            f"integers (bytes), not {count!r}, {preferred!r}, {absolute!r}"
+        )
+    elif preferred > absolute:
+        errors.append(
+            f"all: medledger_batch_preferred_max_bytes {preferred} is above medledger_batch_absolute_max_bytes "
+            f"{absolute}; a batch could never reach its preferred size: lower it"
+        )
+    return errors
+
+
 def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Iterable[str]]) -> Topology:
     """Build a Topology from Ansible's `hostvars` and `groups` magic variables."""
     wanted = {name for names in REQUIRED_HOST_VARS.values() for name in names}
@@ -265,6 +293,10 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
         "medledger_client_identities",
         "medledger_kafka_replication_factor",
         "medledger_kafka_min_insync_replicas",
+        "medledger_batch_timeout",
+        "medledger_batch_max_message_count",
+        "medledger_batch_preferred_max_bytes",
+        "medledger_batch_absolute_max_bytes",
     }
     all_hosts = sorted(set(groups.get("all", [])))
     plain = {host: {name: hostvars[host][name] for name in wanted if name in hostvars[host]} for host in all_hosts}
@@ -371,6 +403,10 @@ def zookeeper_name(hostvars: Mapping[str, Any]) -> str:
     return f"zookeeper{hostvars['zookeeper_id']}"
 
 
+def kafka_name(hostvars: Mapping[str, Any]) -> str:
+    return f"kafka{hostvars['kafka_broker_id']}"
+
+
 def admin_name(organisation: str) -> str:
     return f"admin-{organisation.lower()}"
 
@@ -409,11 +445,14 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         orderer = str(values["fabric_orderer_name"])
         add(orderer, "orderer", org, True, hosts=(orderer, *own_names))
         add(admin_name(org), "admin", org, True)
-    if host in topology.members("zookeeper"):
-        # The ordering service's ensemble: TLS between its members and to the brokers, from the orderer
-        # organisation's TLS CA.
-        org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
-        add(zookeeper_name(values), "client", org, True, hosts=(zookeeper_name(values), *own_names), msp=False)
+    # The ordering service's ZooKeeper ensemble and Kafka brokers speak TLS among themselves and to the
+    # orderers, with certificates from the orderer organisation's TLS CA.
+    kafka_ordering = topology.global_var("medledger_consensus") == "kafka"
+    for group, service_name in (("zookeeper", zookeeper_name), ("kafka", kafka_name)):
+        if kafka_ordering and host in topology.members(group):
+            org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
+            name = service_name(values)
+            add(name, "client", org, True, hosts=(name, *own_names), msp=False)
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
