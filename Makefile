@@ -61,5 +61,16 @@ unit: venv ## Unit tests and playbook checks that need no lab
 infra: venv ## testinfra against the running lab (make up first)
 	$(RUN) pytest -m lab tests
 
+# The same topology with one variable changed (inventories/raft: medledger_consensus: etcdraft).
+RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft
+RAFT_TESTS := tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_idempotence.py
+
+.PHONY: infra-raft
+infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the ordering tests again
+	$(RUN) medledger-lab down
+	$(RUN) medledger-lab up
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab $(RAFT_TESTS)
+
 .PHONY: test
-test: lint unit up infra ## Everything: lint, unit tests, lab deployment, testinfra
+test: lint unit up infra infra-raft ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, then Raft)

@@ -23,9 +23,29 @@ def system_channel() -> str:
     return str(role_var("fabric_orderer", "fabric_orderer_system_channel", orderers()[0]))
 
 
+def ordered_channels() -> list[str]:
+    """The channels the orderers serve after site.yml: Kafka's system channel (application channels are
+    created through it by the peers' organisations), or with Raft every channel of the inventory."""
+    if kafka_ordering():
+        return [system_channel()]
+    return sorted(str(channel["name"]) for channel in deployed().global_var("medledger_channels"))
+
+
 def orderer_admin(orderer: str, *args: str) -> str:
     """medledger-orderer-admin on an orderer host; raises with its message when it fails."""
     return str(lab_host(orderer).check_output("medledger-orderer-admin " + " ".join(args))).strip()
+
+
+def touch_config(orderer: str, channel: str, seconds: int = 90) -> None:
+    """Submit a no-op configuration update through `orderer`, retrying while the ordering service says it
+    is unavailable (as clients do while Raft elects a leader or Kafka moves a partition's leader)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = lab_host(orderer).run(f"medledger-orderer-admin touch-config {channel}")
+        if result.rc == 0:
+            return
+        assert "SERVICE_UNAVAILABLE" in result.stderr and time.monotonic() < deadline, result.stderr
+        time.sleep(3)
 
 
 def height(orderer: str, channel: str) -> int:
@@ -46,3 +66,8 @@ def wait_until(read: Callable[[], Value], done: Callable[[Value], bool], seconds
         time.sleep(2)
         value = read()
     return value
+
+
+def level_at_least(target: int) -> Callable[[dict[str, int]], bool]:
+    """Every orderer at one height, and at least `target`."""
+    return lambda found: len(set(found.values())) == 1 and min(found.values()) >= target

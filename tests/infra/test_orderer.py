@@ -11,26 +11,11 @@ from typing import Any
 import pytest
 
 from .conftest import accepted, deployed, lab_host, plaintext_answer, role_var, tls_session
+from .ordering import heights, ordered_channels, orderer_admin, orderers
 
 pytestmark = pytest.mark.lab
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"
-
-
-def orderers() -> list[str]:
-    return deployed().members("orderers")
-
-
-def admin(orderer: str, *args: str) -> str:
-    return str(lab_host(orderer).check_output("medledger-orderer-admin " + " ".join(args))).strip()
-
-
-def channels(orderer: str) -> dict[str, Any]:
-    return dict(json.loads(admin(orderer, "channels")))
-
-
-def system_channel() -> str:
-    return str(role_var("fabric_orderer", "fabric_orderer_system_channel", orderers()[0]))
 
 
 def identity_dir(orderer: str) -> str:
@@ -69,10 +54,13 @@ def test_client_port_needs_tls_and_a_client_certificate(inventory_host: str, add
     assert not accepted(tls_session(host, f"{address}:{port}", identity_dir(inventory_host), present_certificate=False))
 
 
-def test_every_orderer_serves_the_system_channel_at_one_height() -> None:
-    if deployed().global_var("medledger_consensus") != "kafka":
-        pytest.skip("Raft ordering has no system channel")
-    served = {orderer: channels(orderer)["systemChannel"] for orderer in orderers()}
-    assert {info["name"] for info in served.values()} == {system_channel()}
-    heights = {orderer: int(admin(orderer, "height", system_channel())) for orderer in orderers()}
-    assert len(set(heights.values())) == 1 and min(heights.values()) >= 1, heights
+def test_every_orderer_serves_its_channels_at_one_height() -> None:
+    for orderer in orderers():
+        served = json.loads(orderer_admin(orderer, "channels"))
+        names = [info["name"] for info in (served["channels"] or [])]
+        if served["systemChannel"]:
+            names.append(served["systemChannel"]["name"])
+        assert sorted(names) == ordered_channels(), orderer
+    for channel in ordered_channels():
+        found = heights(channel)
+        assert len(set(found.values())) == 1 and min(found.values()) >= 1, (channel, found)

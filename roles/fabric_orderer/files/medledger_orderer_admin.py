@@ -3,6 +3,8 @@
 
   medledger-orderer-admin channels             channels this orderer serves, with heights (JSON)
   medledger-orderer-admin height CHANNEL       the channel's block height here
+  medledger-orderer-admin join CHANNEL BLOCK   join a channel from its genesis block (channel participation)
+  medledger-orderer-admin genesis CHANNEL FILE write the channel's genesis block, fetched from this orderer
   medledger-orderer-admin touch-config CHANNEL
       submit a configuration update that changes nothing the network does (BatchTimeout written in
       another unit: 2s -> 2000ms -> 2000000us -> 2000ms ...): a transaction through the ordering
@@ -66,6 +68,14 @@ class Admin:
         # osnadmin prints "Status: 200" before the JSON body.
         return dict(json.loads(output[output.index("{") :]))
 
+    def join(self, channel: str, block: str) -> None:
+        cert, key = self.client_tls
+        args = ["channel", "join", "-o", self.settings["admin_endpoint"], "--ca-file", self.settings["tls_ca"]]
+        self.run("osnadmin", *args, "--client-cert", cert, "--client-key", key, "-c", channel, "-b", block)
+
+    def genesis(self, channel: str, target: str) -> None:
+        self.run("peer", "channel", "fetch", "0", target, "-c", channel, *self.orderer_flags())
+
     def orderer_flags(self) -> list[str]:
         cert, key = self.client_tls
         tls = ["--tls", "--cafile", self.settings["tls_ca"], "--clientauth", "--certfile", cert, "--keyfile", key]
@@ -118,12 +128,20 @@ def main() -> None:
     commands.add_parser("channels")
     for name in ("height", "touch-config"):
         commands.add_parser(name).add_argument("channel")
+    for name, file_help in (("join", "the channel's genesis block"), ("genesis", "where to write it")):
+        command = commands.add_parser(name)
+        command.add_argument("channel")
+        command.add_argument("file", help=file_help)
     args = parser.parse_args()
     admin = Admin(json.loads(SETTINGS.read_text()))
     if args.command == "channels":
         print(json.dumps(admin.channels(), indent=2))
     elif args.command == "height":
         print(admin.channels(args.channel)["height"])
+    elif args.command == "join":
+        admin.join(args.channel, args.file)
+    elif args.command == "genesis":
+        admin.genesis(args.channel, args.file)
     else:
         print(admin.touch_config(args.channel))
 
