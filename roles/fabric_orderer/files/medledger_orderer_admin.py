@@ -8,7 +8,7 @@
   medledger-orderer-admin touch-config CHANNEL
       submit a configuration update that changes nothing the network does (BatchTimeout written in
       another unit: 2s -> 2000ms -> 2000000us -> 2000ms ...): a transaction through the ordering
-      service, for health checks and fault tests.
+      service, for health checks and fault tests. Returns once this orderer has ordered it.
 
 Settings (endpoints, identity folders) come from /etc/medledger/orderer/admin.json, which the
 fabric_orderer role writes.
@@ -22,10 +22,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 SETTINGS = Path("/etc/medledger/orderer/admin.json")
+# Seconds an accepted configuration update may take to appear in a block here.
+ORDERED_WITHIN = 60
 # Each unit and the next one in the cycle, with the factor between them.
 NEXT_UNIT = {"us": ("ms", 0.001), "ms": ("us", 1000), "s": ("ms", 1000), "m": ("s", 60), "h": ("m", 60)}
 
@@ -82,6 +85,18 @@ class Admin:
         return ["-o", self.settings["endpoint"], *tls]
 
     def touch_config(self, channel: str) -> str:
+        """Submit the update and wait until this orderer has ordered it: the next update is computed from
+        the configuration this one leaves (Kafka answers a broadcast before the block is cut)."""
+        before = int(self.channels(channel)["height"])
+        written = self.submit_touch(channel)
+        deadline = time.monotonic() + ORDERED_WITHIN
+        while int(self.channels(channel)["height"]) <= before:
+            if time.monotonic() > deadline:
+                sys.exit(f"submitted, but {channel} stayed at height {before} here for {ORDERED_WITHIN} s")
+            time.sleep(0.5)
+        return written
+
+    def submit_touch(self, channel: str) -> str:
         with tempfile.TemporaryDirectory() as work:
             folder = Path(work)
             fetched = str(folder / "block.pb")
