@@ -47,15 +47,18 @@ down: lab-down ## Tear the lab down (leaves the build caches)
 
 .PHONY: lint
 lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
-	$(RUN) ruff check tools plugins tests roles
-	$(RUN) ruff format --check tools plugins tests roles
+	$(RUN) ruff check tools services plugins tests roles
+	$(RUN) ruff format --check tools services plugins tests roles
+	test -z "$$(gofmt -l chaincode)" || { gofmt -l chaincode; echo "gofmt: the files above need formatting"; exit 1; }
+	cd chaincode && go vet ./...
 	$(RUN) mypy
 	$(RUN) yamllint --strict .
 	$(RUN) ansible-lint --profile production playbooks roles
 
 .PHONY: unit
-unit: venv ## Unit tests and playbook checks that need no lab
+unit: venv ## Unit tests (Python and the chaincode's Go) and playbook checks that need no lab
 	$(RUN) pytest -m "not lab" tests
+	cd chaincode && go test ./...
 
 .PHONY: infra
 infra: venv ## testinfra against the running lab (make up first)
