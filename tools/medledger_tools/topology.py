@@ -89,6 +89,7 @@ def validate(topology: Topology, fabric_version: str | None = None) -> list[str]
     errors += _check_organisations(topology)
     errors += _check_channels(topology)
     errors += _check_ordering(topology, fabric_version)
+    errors += _check_chaincodes(topology)
     return errors
 
 
@@ -256,6 +257,29 @@ def _check_ordering(topology: Topology, fabric_version: str | None) -> list[str]
             f"all: medledger_kafka_min_insync_replicas {min_insync} is not below the replication factor "
             f"{replication}; one broker down would stop ordering: lower it"
         )
+    return errors
+
+
+def _check_chaincodes(topology: Topology) -> list[str]:
+    errors = []
+    seen_names: set[str] = set()
+    seen_ports: set[object] = set()
+    for number, chaincode in enumerate(topology.global_var("medledger_chaincodes", []) or [], start=1):
+        name = str(chaincode.get("name", ""))
+        where = f"medledger_chaincodes entry {number} ({name or 'no name'})"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+            errors.append(f"{where}: name must be lower case letters, digits and _ (it names a service and a binary)")
+        if chaincode.get("channel") not in topology.channels:
+            errors.append(f"{where}: channel {chaincode.get('channel')!r} is not in medledger_channels")
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,32}", str(chaincode.get("version", ""))):
+            errors.append(f"{where}: version must be letters, digits and _ . + - (it is part of the package label)")
+        port = chaincode.get("port")
+        if not isinstance(port, int) or not 1024 <= port <= 65535:
+            errors.append(f"{where}: port must be a number from 1024 to 65535 (the server's loopback port)")
+        if name in seen_names or port in seen_ports:
+            errors.append(f"{where}: name and port must differ from every other chaincode's")
+        seen_names.add(name)
+        seen_ports.add(port)
     return errors
 
 
@@ -440,6 +464,10 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         peer = str(values["fabric_peer_name"])
         add(peer, "peer", org, True, hosts=(peer, *own_names))
         add(admin_name(org), "admin", org, True)
+        # The chaincode servers beside the peer listen on loopback; the peer verifies them by this TLS identity.
+        chaincode_channels = {str(cc.get("channel")) for cc in topology.global_var("medledger_chaincodes", []) or []}
+        if chaincode_channels & set(topology.peer_channels(host)):
+            add(f"{peer}-chaincode", "client", org, True, hosts=("localhost", "127.0.0.1"), msp=False)
     if host in topology.members("orderers"):
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
         orderer = str(values["fabric_orderer_name"])
