@@ -11,7 +11,7 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
   medledger-orderer-admin touch-config CHANNEL
       submit a configuration update that changes nothing the network does (BatchTimeout written in
       another unit: 2s -> 2000ms -> 2000000us -> 2000ms ...): a transaction through the ordering
-      service, for health checks and fault tests.
+      service, for health checks and fault tests. Returns once this orderer has ordered it.
 
   medledger-peer-admin ARGS...                 the peer CLI against this peer, e.g. `channel list`
   medledger-peer-admin height CHANNEL          the channel's block height at this peer
@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from typing import Any
 # Each unit and the next one in the cycle, with the factor between them.
 NEXT_UNIT = {"us": ("ms", 0.001), "ms": ("us", 1000), "s": ("ms", 1000), "m": ("s", 60), "h": ("m", 60)}
 CONFIG_UPDATE = 2  # common.HeaderType
+# Seconds an accepted configuration update may take to appear in a block at the orderer.
+ORDERED_WITHIN = 60
 
 
 def rewritten(duration: str) -> str:
@@ -141,6 +144,9 @@ class OrdererAdmin(Admin):
         self.run("osnadmin", *args, "--client-cert", cert, "--client-key", key, "-c", channel, "-b", block)
 
     def touch_config(self, channel: str) -> str:
+        """Submit the update and wait until this orderer has ordered it: the next update is computed from
+        the configuration this one leaves (Kafka answers a broadcast before the block is cut)."""
+        before = int(self.channels(channel)["height"])
         written: list[str] = []
 
         def rewrite_batch_timeout(config: dict[str, Any]) -> bool:
@@ -150,6 +156,11 @@ class OrdererAdmin(Admin):
             return True
 
         self.update_config(channel, rewrite_batch_timeout)
+        deadline = time.monotonic() + ORDERED_WITHIN
+        while int(self.channels(channel)["height"]) <= before:
+            if time.monotonic() > deadline:
+                raise CommandFailed(f"submitted, but {channel} stayed at height {before} here for {ORDERED_WITHIN} s")
+            time.sleep(0.5)
         return written[0]
 
 
