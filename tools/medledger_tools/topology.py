@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 CONSENSUS_TYPES = ("kafka", "etcdraft")
+# Groups whose services only Kafka ordering runs: with Raft their hosts install and open nothing for them.
+KAFKA_ORDERING_GROUPS = ("kafka", "zookeeper")
 ORGANISATION_KINDS = ("hospital", "government", "thirdparty", "orderer")
 
 # Host variables each group needs, and what they say.
@@ -81,6 +83,11 @@ class Topology:
             and channel in self.peer_channels(host)
             and self.hostvars[host].get("fabric_peer_anchor") is True
         ]
+
+    def service_groups(self, host: str) -> list[str]:
+        """The host's groups whose services run (see service_groups)."""
+        groups = sorted(group for group, members in self.groups.items() if host in members and group != "all")
+        return service_groups(groups, str(self.global_var("medledger_consensus", "kafka")))
 
     def peer_organisation(self, host: str) -> str:
         return str(self.hostvars[host].get("fabric_peer_organisation", ""))
@@ -413,6 +420,12 @@ class Identity:
             "attributes": dict(self.attributes),
             "msp": self.msp,
         }
+
+
+def service_groups(group_names: Iterable[str], consensus: str) -> list[str]:
+    """The host's groups whose services this deployment runs."""
+    idle = KAFKA_ORDERING_GROUPS if consensus != "kafka" else ()
+    return [group for group in group_names if group not in idle]
 
 
 def zookeeper_name(hostvars: Mapping[str, Any]) -> str:
