@@ -107,6 +107,11 @@ def controller_var(name: str) -> str:
     return str(json.loads(result.stdout.split("=>", 1)[1])[name])
 
 
+def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """One Ansible module on a lab host, as root."""
+    return ansible_run(host, "-b", "-m", module, "-a", json.dumps(arguments))
+
+
 def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
     """ansible-playbook (args[0] ending .yml) or ansible ad hoc, against the deployed inventory."""
     for host in deployed().hosts:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
-from typing import Any
 
 import pytest
 
-from .conftest import ansible_run, deployed, lab_host
+from .conftest import ansible_run, deployed, lab_host, run_module
 
 pytestmark = pytest.mark.lab
-
-
-def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return ansible_run(host, "-b", "-m", module, "-a", json.dumps(arguments))
 
 
 def tls_fingerprints() -> dict[tuple[str, str], str]:
