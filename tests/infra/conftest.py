@@ -20,8 +20,8 @@ import pytest
 import testinfra
 import yaml
 
-from medledger_tools import topology
-from medledger_tools.labsafety import assert_lab_target
+from medledger_tools import lab_clients, topology
+from medledger_tools.lab_clients import check_target
 from medledger_tools.paths import REPO_ROOT
 
 
@@ -58,11 +58,6 @@ def for_groups(mapping: dict[str, Any], host: str) -> list[Any]:
         entry = mapping.get(group, [])
         values += entry if isinstance(entry, list) else [entry]
     return sorted(set(values))
-
-
-def check_target(address: str) -> None:
-    if os.environ.get("MEDLEDGER_REAL_HOSTS") != "1":
-        assert_lab_target(address)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -109,7 +104,7 @@ def controller_var(name: str) -> str:
 
 def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     """One Ansible module on a lab host, as root."""
-    return ansible_run(host, "-b", "-m", module, "-a", json.dumps(arguments))
+    return lab_clients.run_module(deployed(), host, module, arguments)
 
 
 def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -14,28 +14,32 @@ import pytest
 
 from medledger_services import entities
 from medledger_services.entities import DataUsageEntity, PatientDataEntity
-from medledger_services.gateway import Contract, GatewayError
+from medledger_services.gateway import Contract, Gateway, GatewayError
+from medledger_tools.lab_clients import Ledger, LedgerClient
 
 from .conftest import ansible_run, deployed, lab_host
-from .ledger_clients import LedgerClient, chaincode_on, contract, new_client
 
 pytestmark = pytest.mark.lab
 
 PATIENT_CHANNEL, USAGE_CHANNEL = "patientchannel", "datausagechannel"
 
 
-def channel_peers(channel: str) -> list[str]:
-    return [host for host in deployed().members("peers") if channel in deployed().peer_channels(host)]
+LEDGER = Ledger(deployed())
+channel_peers = LEDGER.channel_peers
+
+
+def contract(gateway: Gateway, channel: str) -> Contract:
+    return gateway.contract(channel, LEDGER.chaincode_on(channel))
 
 
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LedgerClient]:
     folder = tmp_path_factory.mktemp("clients")
     return {
-        "patient": new_client("OrgPatient", folder, "pat"),
-        "other_patient": new_client("OrgPatient", folder, "pat"),
-        "proxy": new_client("OrgGovernment", folder, "test-proxy", {"medledger.proxy": "true"}),
-        "researcher": new_client("OrgThirdParty", folder, "cqu"),
+        "patient": LEDGER.new_client("OrgPatient", folder, "pat"),
+        "other_patient": LEDGER.new_client("OrgPatient", folder, "pat"),
+        "proxy": LEDGER.new_client("OrgGovernment", folder, "test-proxy", {"medledger.proxy": "true"}),
+        "researcher": LEDGER.new_client("OrgThirdParty", folder, "cqu"),
     }
 
 
@@ -175,8 +179,9 @@ def test_a_usage_record_is_visible_from_all_seven_peers(clients: dict[str, Ledge
 
 def committed_definition(channel: str) -> dict[str, Any]:
     host = channel_peers(channel)[0]
+    name = LEDGER.chaincode_on(channel)
     output = lab_host(host).check_output(
-        f"medledger-peer-admin lifecycle chaincode querycommitted -C {channel} -n {chaincode_on(channel)} --output json"
+        f"medledger-peer-admin lifecycle chaincode querycommitted -C {channel} -n {name} --output json"
     )
     return dict(json.loads(output))
 
