@@ -14,7 +14,6 @@ import os
 import secrets
 import subprocess
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +70,7 @@ class Ledger:
 
     topology: Topology
     _chains: dict[str, bytes] = field(default_factory=dict)
+    _tls_root: bytes | None = None
 
     def channel_peers(self, channel: str) -> list[str]:
         return [host for host in self.topology.members("peers") if channel in self.topology.peer_channels(host)]
@@ -94,9 +94,10 @@ class Ledger:
         server = self.topology.organisations[organisation]["ca"]
         return next(h for h in self.topology.members("cas") if self.topology.hostvars[h]["fabric_ca_name"] == server)
 
-    @cache  # noqa: B019 - one Ledger per run; the root does not change
     def tls_root(self) -> bytes:
-        return read_remote(self.topology, self.topology.members("cas")[0], CA_TLS_ROOT)
+        if self._tls_root is None:
+            self._tls_root = read_remote(self.topology, self.topology.members("cas")[0], CA_TLS_ROOT)
+        return self._tls_root
 
     def new_client(
         self, organisation: str, folder: Path, prefix: str, attributes: dict[str, str] | None = None
