@@ -47,8 +47,8 @@ down: lab-down ## Tear the lab down (leaves the build caches)
 
 .PHONY: lint
 lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
-	$(RUN) ruff check tools services plugins tests roles
-	$(RUN) ruff format --check tools services plugins tests roles
+	$(RUN) ruff check tools services plugins tests roles bench
+	$(RUN) ruff format --check tools services plugins tests roles bench
 	test -z "$$(gofmt -l chaincode)" || { gofmt -l chaincode; echo "gofmt: the files above need formatting"; exit 1; }
 	cd chaincode && go vet ./...
 	$(RUN) mypy

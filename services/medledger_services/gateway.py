@@ -168,13 +168,34 @@ class Contract:
         """Run function on one peer without ordering it (a query)."""
         return self.gateway.evaluate(self._proposal(function, args))
 
-    def submit(self, function: str, *args: str | bytes, commit_timeout: float = 60.0) -> Committed:
-        """Endorse function as the endorsement policy asks, order it, and wait until it is valid in a block."""
+    def submit_async(self, function: str, *args: str | bytes) -> Submitted:
+        """Endorse function as the endorsement policy asks and send it to be ordered; commit is awaited later."""
         prepared = self._proposal(function, args)
         endorsed = self.gateway.endorse(prepared)
         result = endorsed_result(endorsed.prepared_transaction)
         self.gateway.submit(prepared, endorsed)
-        status, block = self.gateway.commit_status(prepared, commit_timeout)
+        return Submitted(self.gateway, prepared, result)
+
+    def submit(self, function: str, *args: str | bytes, commit_timeout: float = 60.0) -> Committed:
+        """submit_async, then wait until the transaction is valid in a block."""
+        return self.submit_async(function, *args).committed(commit_timeout)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A transaction sent to the ordering service, not yet known to be committed."""
+
+    gateway: Gateway
+    prepared: proposal.Proposal
+    result: bytes
+
+    @property
+    def transaction_id(self) -> str:
+        return self.prepared.transaction_id
+
+    def committed(self, timeout: float = 60.0) -> Committed:
+        """Wait for the commit; raise CommitError when the peers marked the transaction invalid."""
+        status, block = self.gateway.commit_status(self.prepared, timeout)
         if status != "VALID":
-            raise CommitError(prepared.transaction_id, status, block)
-        return Committed(prepared.transaction_id, block, result)
+            raise CommitError(self.transaction_id, status, block)
+        return Committed(self.transaction_id, block, self.result)
