@@ -76,5 +76,14 @@ infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the orderi
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab $(RAFT_TESTS)
 
+.PHONY: bench
+bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh Raft lab (bench/results/)
+	$(MAKE) up
+	$(RUN) python bench/ledger.py
+	$(RUN) medledger-lab down
+	$(RUN) medledger-lab up
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
+
 .PHONY: test
 test: lint unit up infra infra-raft ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, then Raft)
