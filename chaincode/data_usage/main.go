@@ -8,6 +8,7 @@ import (
 )
 
 func main() {
+	ccserver.PrintVersionIfAsked()
 	if err := ccserver.Serve(&DataUsageContract{}); err != nil {
 		log.Fatal(err)
 	}

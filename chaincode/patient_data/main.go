@@ -10,6 +10,7 @@ import (
 )
 
 func main() {
+	ccserver.PrintVersionIfAsked()
 	patientMSPs := strings.FieldsFunc(os.Getenv("MEDLEDGER_PATIENT_MSP_IDS"), func(r rune) bool { return r == ',' })
 	if len(patientMSPs) == 0 {
 		log.Fatal("MEDLEDGER_PATIENT_MSP_IDS is not set: name the MSP IDs whose members are patients")

@@ -9,6 +9,18 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
+// Version is the chaincode artifact's version, set at build time (-ldflags -X ...ccserver.Version=).
+var Version = "unreleased"
+
+// PrintVersionIfAsked ends the process after printing Version when the only argument is "version",
+// which the artifact checks run.
+func PrintVersionIfAsked() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println(Version)
+		os.Exit(0)
+	}
+}
+
 // Settings come from the environment the chaincode's systemd unit sets.
 var settingNames = []string{
 	"CHAINCODE_ID",             // the package ID the peer launches the chaincode as
