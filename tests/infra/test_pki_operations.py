@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 
 import pytest
 
@@ -69,6 +70,15 @@ def test_rotating_one_tls_certificate_touches_no_other() -> None:
         "server.crt",
         "server.key",
     ]
+    # The peer was restarted: it presents the new certificate (once it listens again).
+    probe = "sleep 1 | timeout 10 openssl s_client -connect 172.20.29.34:7051 2>/dev/null | openssl x509 -noout -serial"
+    served = ""
+    for _ in range(30):
+        served = peer.run(probe).stdout.strip()
+        if served.startswith("serial="):
+            break
+        time.sleep(1)
+    assert served == after[rotated].split()[0], served
 
 
 def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:

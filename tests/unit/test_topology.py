@@ -230,6 +230,13 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     ]
     chaincode = next(identity for identity in host_identities(paper, "vm33") if identity.name.endswith("-chaincode"))
     assert (chaincode.msp, chaincode.tls, chaincode.csr_hosts) == (False, True, ("localhost", "127.0.0.1"))
+    assert chaincode.services == ("medledger-chaincode@patient_data", "medledger-chaincode@data_usage")
+    services = {identity.name: identity.services for identity in host_identities(paper, "vm33")}
+    assert (services["peergovernment"], services["kafka3"], services["admin-orggovernment"]) == (
+        ("fabric-peer",),
+        ("kafka",),
+        (),
+    )
     kafka = next(identity for identity in host_identities(paper, "vm33") if identity.name == "kafka3")
     assert (kafka.msp, kafka.tls, kafka.organisation) == (False, True, "OrgOrderer")
     assert kafka.csr_hosts == ("kafka3", "vm33", "172.20.29.33")

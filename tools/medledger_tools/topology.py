@@ -407,7 +407,8 @@ def ca_authorities(organisations: Iterable[Mapping[str, Any]], server: str) -> l
 @dataclass(frozen=True)
 class Identity:
     """One enrolment a host holds under /etc/medledger/fabric/<name>: an MSP folder unless `msp` is false
-    (services that speak only TLS, such as ZooKeeper), and a TLS folder when `tls`."""
+    (services that speak only TLS, such as ZooKeeper), and a TLS folder when `tls`. `services` are the
+    systemd units that present its TLS certificate, restarted when it is rotated."""
 
     name: str
     type: str
@@ -417,6 +418,7 @@ class Identity:
     csr_hosts: tuple[str, ...] = ()
     attributes: tuple[tuple[str, str], ...] = ()
     msp: bool = True
+    services: tuple[str, ...] = ()
 
     @property
     def ca_name(self) -> str:
@@ -443,6 +445,7 @@ class Identity:
             "csr_hosts": list(self.csr_hosts),
             "attributes": dict(self.attributes),
             "msp": self.msp,
+            "services": list(self.services),
         }
 
 
@@ -481,26 +484,31 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         hosts: tuple[str, ...] = (),
         attrs: Mapping[str, Any] | None = None,
         msp: bool = True,
+        services: tuple[str, ...] = (),
     ) -> None:
         if any(identity.name == name for identity in found):
             return
         server = str(orgs[organisation]["ca"])
         attributes = tuple(sorted((str(key), str(value)) for key, value in (attrs or {}).items()))
-        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp))
+        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp, services))
 
     if host in topology.members("peers"):
         org = topology.peer_organisation(host)
         peer = str(values["fabric_peer_name"])
-        add(peer, "peer", org, True, hosts=(peer, *own_names))
+        add(peer, "peer", org, True, hosts=(peer, *own_names), services=("fabric-peer",))
         add(admin_name(org), "admin", org, True)
         # The chaincode servers beside the peer listen on loopback; the peer verifies them by this TLS identity.
-        chaincode_channels = {str(cc.get("channel")) for cc in topology.global_var("medledger_chaincodes", []) or []}
-        if chaincode_channels & set(topology.peer_channels(host)):
-            add(f"{peer}-chaincode", "client", org, True, hosts=("localhost", "127.0.0.1"), msp=False)
+        servers = tuple(
+            f"medledger-chaincode@{cc.get('name')}"
+            for cc in topology.global_var("medledger_chaincodes", []) or []
+            if cc.get("channel") in topology.peer_channels(host)
+        )
+        if servers:
+            add(f"{peer}-chaincode", "client", org, True, hosts=("localhost", "127.0.0.1"), msp=False, services=servers)
     if host in topology.members("orderers"):
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
         orderer = str(values["fabric_orderer_name"])
-        add(orderer, "orderer", org, True, hosts=(orderer, *own_names))
+        add(orderer, "orderer", org, True, hosts=(orderer, *own_names), services=("fabric-orderer",))
         add(admin_name(org), "admin", org, True)
     # The ordering service's ZooKeeper ensemble and Kafka brokers speak TLS among themselves and to the
     # orderers, with certificates from the orderer organisation's TLS CA.
@@ -509,7 +517,7 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         if kafka_ordering and host in topology.members(group):
             org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
             name = service_name(values)
-            add(name, "client", org, True, hosts=(name, *own_names), msp=False)
+            add(name, "client", org, True, hosts=(name, *own_names), msp=False, services=(group,))
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
