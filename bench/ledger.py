@@ -26,7 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from medledger_services import entities
 from medledger_services.entities import PatientDataEntity
 from medledger_services.gateway import Contract
 from medledger_tools import topology
@@ -64,17 +63,13 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def record(client: LedgerClient, treatment: str) -> PatientDataEntity:
-    digest = entities.data_digest(SAMPLE_DATA)
-    pid = client.identity.enrolment_id
-    return PatientDataEntity(
-        data_message_digest=digest,
-        data_save_url=f"https://storage.medledger.lab/{pid}/{treatment}",
-        data_signature_doctor=client.identity.sign(digest.encode()).hex(),
-        data_signature_patient=client.identity.sign(entities.patient_signature_message(digest, pid)).hex(),
-        doctor_pseudonym_id="doc-bench",
-        patient_pseudonym_id=pid,
-        timestamp=int(time.time() * 1000),
-        treatment_id=treatment,
+    return PatientDataEntity.signed_by(
+        client.identity,
+        treatment=treatment,
+        data=SAMPLE_DATA,
+        url=f"https://storage.medledger.lab/{client.identity.enrolment_id}/{treatment}",
+        doctor="doc-bench",
+        doctor_signature=client.identity.sign(b"doctor").hex(),
     )
 
 

@@ -34,15 +34,6 @@ func usage(tid, sender, receiver string) map[string]any {
 	}
 }
 
-func encode(t *testing.T, value any) string {
-	t.Helper()
-	text, err := json.Marshal(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(text)
-}
-
 // decodeList reads a query's JSON array: decodeList(t)(contract.ListByPid(ctx, pid)).
 func decodeList(t *testing.T) func(string, error) []entities.DataUsage {
 	return func(text string, err error) []entities.DataUsage {
@@ -64,7 +55,7 @@ func TestTheProxysRecordIsFoundUnderSenderAndReceiver(t *testing.T) {
 	contract := &DataUsageContract{}
 	record := usage("T-1", patientID, receiverID)
 
-	if err := contract.SaveDataUsage(ctx, encode(t, record)); err != nil {
+	if err := contract.SaveDataUsage(ctx, stubtest.JSON(t, record)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -86,10 +77,10 @@ func TestSharesBothWaysForOneTreatmentAreDifferentRecords(t *testing.T) {
 	stub := stubtest.NewStub()
 	ctx := stubtest.Context(t, stub, proxy(t))
 	contract := &DataUsageContract{}
-	if err := contract.SaveDataUsage(ctx, encode(t, usage("T-1", patientID, receiverID))); err != nil {
+	if err := contract.SaveDataUsage(ctx, stubtest.JSON(t, usage("T-1", patientID, receiverID))); err != nil {
 		t.Fatal(err)
 	}
-	if err := contract.SaveDataUsage(ctx, encode(t, usage("T-1", receiverID, patientID))); err != nil {
+	if err := contract.SaveDataUsage(ctx, stubtest.JSON(t, usage("T-1", receiverID, patientID))); err != nil {
 		t.Fatal(err)
 	}
 	if list := decodeList(t)(contract.ListByPid(ctx, patientID)); len(list) != 2 {
@@ -108,12 +99,12 @@ func TestBadUsageRecordsAreRefusedAndWriteNothing(t *testing.T) {
 		entity    string
 		want      string
 	}{
-		{"not the proxy", researcher, encode(t, usage("T-1", patientID, receiverID)), "submitter cqu-researcher of OrgThirdPartyMSP is not the sharing proxy (no medledger.proxy=true in its certificate)"},
-		{"proxy attribute false", notProxy, encode(t, usage("T-1", patientID, receiverID)), "is not the sharing proxy"},
-		{"sender is receiver", proxy(t), encode(t, usage("T-1", patientID, patientID)), "sender and receiver are both pat-0001"},
+		{"not the proxy", researcher, stubtest.JSON(t, usage("T-1", patientID, receiverID)), "submitter cqu-researcher of OrgThirdPartyMSP is not the sharing proxy (no medledger.proxy=true in its certificate)"},
+		{"proxy attribute false", notProxy, stubtest.JSON(t, usage("T-1", patientID, receiverID)), "is not the sharing proxy"},
+		{"sender is receiver", proxy(t), stubtest.JSON(t, usage("T-1", patientID, patientID)), "sender and receiver are both pat-0001"},
 		{"malformed JSON", proxy(t), `{`, "DataUsageEntity is not valid JSON"},
-		{"wrong type", proxy(t), strings.Replace(encode(t, usage("T-1", patientID, receiverID)), `"T-1"`, `1`, 1), "treatmentId: Invalid type. Expected: string, given: integer"},
-		{"digest not SHA-384", proxy(t), encode(t, withDigest), "dataMessageDigest: Does not match pattern"},
+		{"wrong type", proxy(t), strings.Replace(stubtest.JSON(t, usage("T-1", patientID, receiverID)), `"T-1"`, `1`, 1), "treatmentId: Invalid type. Expected: string, given: integer"},
+		{"digest not SHA-384", proxy(t), stubtest.JSON(t, withDigest), "dataMessageDigest: Does not match pattern"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,7 +124,7 @@ func TestADuplicateShareIsRefused(t *testing.T) {
 	stub := stubtest.NewStub()
 	ctx := stubtest.Context(t, stub, proxy(t))
 	contract := &DataUsageContract{}
-	record := encode(t, usage("T-1", patientID, receiverID))
+	record := stubtest.JSON(t, usage("T-1", patientID, receiverID))
 	if err := contract.SaveDataUsage(ctx, record); err != nil {
 		t.Fatal(err)
 	}

@@ -43,15 +43,6 @@ func record(t *testing.T, patient stubtest.Identity, tid string) map[string]any 
 	}
 }
 
-func encode(t *testing.T, value any) string {
-	t.Helper()
-	text, err := json.Marshal(value)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(text)
-}
-
 func requireError(t *testing.T, err error, want string) {
 	t.Helper()
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -65,7 +56,7 @@ func TestThePatientSavesASignedRecordAndEveryQueryFindsIt(t *testing.T) {
 	ctx := stubtest.Context(t, stub, patient)
 	entity := record(t, patient, "T-1")
 
-	if err := contract().SavePatientData(ctx, encode(t, entity)); err != nil {
+	if err := contract().SavePatientData(ctx, stubtest.JSON(t, entity)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -73,8 +64,8 @@ func TestThePatientSavesASignedRecordAndEveryQueryFindsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored != encode(t, entity) {
-		t.Fatalf("stored %s, want %s", stored, encode(t, entity))
+	if stored != stubtest.JSON(t, entity) {
+		t.Fatalf("stored %s, want %s", stored, stubtest.JSON(t, entity))
 	}
 	list, err := contract().ListByPid(ctx, patientID)
 	if err != nil || list != "["+stored+"]" {
@@ -94,7 +85,7 @@ func TestWritesForOnePatientUseOneKeyEach(t *testing.T) {
 	patient := stubtest.NewIdentity(t, hospitals, patientID, nil)
 	ctx := stubtest.Context(t, stub, patient)
 	for n := range 20 {
-		if err := contract().SavePatientData(ctx, encode(t, record(t, patient, fmt.Sprintf("T-%02d", n)))); err != nil {
+		if err := contract().SavePatientData(ctx, stubtest.JSON(t, record(t, patient, fmt.Sprintf("T-%02d", n)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,7 +109,7 @@ func TestAP384KeySignsWithSHA384(t *testing.T) {
 		t.Fatal(err)
 	}
 	entity["dataSignaturePatient"] = hex.EncodeToString(signature)
-	if err := contract().SavePatientData(stubtest.Context(t, stub, patient), encode(t, entity)); err != nil {
+	if err := contract().SavePatientData(stubtest.Context(t, stub, patient), stubtest.JSON(t, entity)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -130,12 +121,12 @@ func TestBadRecordsAreRefusedAndWriteNothing(t *testing.T) {
 	with := func(field string, value any) string {
 		entity := record(t, patient, "T-1")
 		entity[field] = value
-		return encode(t, entity)
+		return stubtest.JSON(t, entity)
 	}
 	without := func(field string) string {
 		entity := record(t, patient, "T-1")
 		delete(entity, field)
-		return encode(t, entity)
+		return stubtest.JSON(t, entity)
 	}
 	cases := []struct {
 		name      string
@@ -154,8 +145,8 @@ func TestBadRecordsAreRefusedAndWriteNothing(t *testing.T) {
 		{"oversized entity", patient, with("dataSignatureDoctor", strings.Repeat("ab", 5000)), "PatientDataEntity is 10"},
 		{"signature by someone else", patient, with("dataSignaturePatient", stranger.Sign(t, []byte(digest+patientID))), "dataSignaturePatient: signature does not verify with the certificate of pat-0001"},
 		{"signature over another message", patient, with("dataSignaturePatient", patient.Sign(t, []byte(digest))), "dataSignaturePatient: signature does not verify"},
-		{"another patient submits", stranger, encode(t, record(t, patient, "T-1")), "submitter pat-0002 is not patient pat-0001: a patient writes only their own records"},
-		{"same enrolment ID in a non-patient organisation", official, encode(t, record(t, patient, "T-1")), "submitter pat-0001 of OrgGovernmentMSP is not a patient"},
+		{"another patient submits", stranger, stubtest.JSON(t, record(t, patient, "T-1")), "submitter pat-0002 is not patient pat-0001: a patient writes only their own records"},
+		{"same enrolment ID in a non-patient organisation", official, stubtest.JSON(t, record(t, patient, "T-1")), "submitter pat-0001 of OrgGovernmentMSP is not a patient"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,13 +164,13 @@ func TestADuplicateTreatmentIsRefusedAndTheFirstRecordKept(t *testing.T) {
 	stub := stubtest.NewStub()
 	patient := stubtest.NewIdentity(t, hospitals, patientID, nil)
 	ctx := stubtest.Context(t, stub, patient)
-	first := encode(t, record(t, patient, "T-1"))
+	first := stubtest.JSON(t, record(t, patient, "T-1"))
 	if err := contract().SavePatientData(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	second := record(t, patient, "T-1")
 	second["dataSaveUrl"] = "https://storage.xinqiao.lab/records/other"
-	requireError(t, contract().SavePatientData(ctx, encode(t, second)), "a patientdata record for pat-0001, T-1 already exists")
+	requireError(t, contract().SavePatientData(ctx, stubtest.JSON(t, second)), "a patientdata record for pat-0001, T-1 already exists")
 	if stored, _ := contract().QueryByPidAndTid(ctx, patientID, "T-1"); stored != first {
 		t.Fatalf("the first record was replaced: %s", stored)
 	}

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,24 +25,15 @@ from .identity import IdentityError
 CONFIG_ENV = "MEDLEDGER_CLIENT_CONFIG"
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def index_put(contract: Contract, args: argparse.Namespace) -> str:
     """Algorithm 1: build the PatientDataEntity of one piece of (encrypted) data, sign it, save it."""
-    patient = contract.gateway.identity
-    digest = entities.data_digest(Path(args.data).read_bytes())
-    pid = patient.enrolment_id
-    record = PatientDataEntity(
-        data_message_digest=digest,
-        data_save_url=args.url,
-        data_signature_doctor=args.doctor_signature,
-        data_signature_patient=patient.sign(entities.patient_signature_message(digest, pid)).hex(),
-        doctor_pseudonym_id=args.doctor,
-        patient_pseudonym_id=pid,
-        timestamp=now_ms(),
-        treatment_id=args.treatment,
+    record = PatientDataEntity.signed_by(
+        contract.gateway.identity,
+        treatment=args.treatment,
+        data=Path(args.data).read_bytes(),
+        url=args.url,
+        doctor=args.doctor,
+        doctor_signature=args.doctor_signature,
     )
     committed = contract.submit("SavePatientData", record.to_json())
     return json.dumps({"transactionId": committed.transaction_id, "block": committed.block, "record": record.to_wire()})
@@ -54,7 +44,7 @@ def usage_put(contract: Contract, args: argparse.Namespace) -> str:
         treatment_id=args.treatment,
         sender_pseudonym_id=args.sender,
         receiver_pseudonym_id=args.receiver,
-        timestamp=now_ms(),
+        timestamp=entities.now_ms(),
         data_message_digest=args.digest,
     )
     committed = contract.submit("SaveDataUsage", record.to_json())

@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from functools import cache
 from importlib import resources
 from typing import Any, ClassVar, Self
 
 from jsonschema import Draft7Validator
+
+from .identity import Identity
 
 
 class EntityError(ValueError):
@@ -91,6 +94,25 @@ class PatientDataEntity(Entity):
     timestamp: int
     treatment_id: str
 
+    @classmethod
+    def signed_by(
+        cls, patient: Identity, *, treatment: str, data: bytes, url: str, doctor: str, doctor_signature: str
+    ) -> PatientDataEntity:
+        """Algorithm 1's record of one piece of (encrypted) data: its digest, signed by the patient
+        whose enrolment ID is the PID, stamped now."""
+        digest = data_digest(data)
+        pid = patient.enrolment_id
+        return cls(
+            data_message_digest=digest,
+            data_save_url=url,
+            data_signature_doctor=doctor_signature,
+            data_signature_patient=patient.sign(patient_signature_message(digest, pid)).hex(),
+            doctor_pseudonym_id=doctor,
+            patient_pseudonym_id=pid,
+            timestamp=now_ms(),
+            treatment_id=treatment,
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class DataUsageEntity(Entity):
@@ -102,6 +124,11 @@ class DataUsageEntity(Entity):
     receiver_pseudonym_id: str
     timestamp: int
     data_message_digest: str
+
+
+def now_ms() -> int:
+    """A timestamp as the entities carry it: milliseconds since the Unix epoch."""
+    return time.time_ns() // 1_000_000
 
 
 def data_digest(data: bytes) -> str:

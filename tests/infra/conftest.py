@@ -111,16 +111,7 @@ def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
     """ansible-playbook (args[0] ending .yml) or ansible ad hoc, against the deployed inventory."""
     for host in deployed().hosts:
         check_target(str(deployed().hostvars[host]["ansible_host"]))
-    command = ["ansible-playbook", *args] if any(arg.endswith(".yml") for arg in args) else ["ansible", *args]
-    return subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
-    )
+    return lab_clients.ansible(*args)
 
 
 def tls_session(host: Any, endpoint: str, tls_dir: str, present_certificate: bool = True) -> str:

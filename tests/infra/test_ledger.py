@@ -50,18 +50,14 @@ def patient_records(clients: dict[str, LedgerClient]) -> Iterator[Contract]:
 
 
 def signed_record(client: LedgerClient, treatment: str, data: bytes = b"ciphertext") -> PatientDataEntity:
-    """What the paper's data client builds before saving: the patient signs digest and PID."""
-    digest = entities.data_digest(data)
-    pid = client.identity.enrolment_id
-    return PatientDataEntity(
-        data_message_digest=digest,
-        data_save_url=f"https://storage.medledger.lab/{pid}/{treatment}",
-        data_signature_doctor=client.identity.sign(digest.encode()).hex(),
-        data_signature_patient=client.identity.sign(entities.patient_signature_message(digest, pid)).hex(),
-        doctor_pseudonym_id="doc-0001",
-        patient_pseudonym_id=pid,
-        timestamp=int(time.time() * 1000),
-        treatment_id=treatment,
+    """What the paper's data client builds before saving (the doctor's signature is a stand-in)."""
+    return PatientDataEntity.signed_by(
+        client.identity,
+        treatment=treatment,
+        data=data,
+        url=f"https://storage.medledger.lab/{client.identity.enrolment_id}/{treatment}",
+        doctor="doc-0001",
+        doctor_signature=client.identity.sign(b"doctor").hex(),
     )
 
 

@@ -36,13 +36,15 @@ def check_target(address: str) -> None:
 
 
 def ansible(*args: str) -> subprocess.CompletedProcess[str]:
-    """Ansible ad hoc against the inventory ansible.cfg (or ANSIBLE_INVENTORY) names."""
+    """ansible-playbook (an argument ending .yml) or ansible ad hoc, against the inventory ansible.cfg
+    (or ANSIBLE_INVENTORY) names. Callers check the targets."""
+    command = ["ansible-playbook", *args] if any(arg.endswith(".yml") for arg in args) else ["ansible", *args]
     return subprocess.run(
-        ["ansible", *args],
+        command,
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
         check=False,
         env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
     )

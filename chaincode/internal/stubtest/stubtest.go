@@ -154,3 +154,13 @@ func Context(t *testing.T, stub *Stub, identity Identity) *contractapi.Transacti
 	ctx.SetClientIdentity(clientIdentity)
 	return ctx
 }
+
+// JSON is value as JSON text, the form in which entities reach the chaincode.
+func JSON(t *testing.T, value any) string {
+	t.Helper()
+	text, err := json.Marshal(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(text)
+}
