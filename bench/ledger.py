@@ -26,7 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from medledger_services.entities import PatientDataEntity
 from medledger_services.gateway import Contract
 from medledger_tools import topology
 from medledger_tools.lab_clients import Ledger, LedgerClient
@@ -62,17 +61,6 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def record(client: LedgerClient, treatment: str) -> PatientDataEntity:
-    return PatientDataEntity.signed_by(
-        client.identity,
-        treatment=treatment,
-        data=SAMPLE_DATA,
-        url=f"https://storage.medledger.lab/{client.identity.enrolment_id}/{treatment}",
-        doctor="doc-bench",
-        doctor_signature=client.identity.sign(b"doctor").hex(),
-    )
-
-
 def add(client: LedgerClient, records: Contract, treatments: Iterator[str]) -> Callable[[], float]:
     """One add; returns the submit latency (s) and raises on failure."""
     lock = threading.Lock()
@@ -81,7 +69,7 @@ def add(client: LedgerClient, records: Contract, treatments: Iterator[str]) -> C
         with lock:
             treatment = next(treatments)
         started = time.perf_counter()
-        submitted = records.submit_async("SavePatientData", record(client, treatment).to_json())
+        submitted = records.submit_async("SavePatientData", client.signed_record(treatment, SAMPLE_DATA).to_json())
         submit_seconds = time.perf_counter() - started
         submitted.committed(ADD_TIMEOUT_S)
         return submit_seconds

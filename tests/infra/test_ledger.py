@@ -50,15 +50,7 @@ def patient_records(clients: dict[str, LedgerClient]) -> Iterator[Contract]:
 
 
 def signed_record(client: LedgerClient, treatment: str, data: bytes = b"ciphertext") -> PatientDataEntity:
-    """What the paper's data client builds before saving (the doctor's signature is a stand-in)."""
-    return PatientDataEntity.signed_by(
-        client.identity,
-        treatment=treatment,
-        data=data,
-        url=f"https://storage.medledger.lab/{client.identity.enrolment_id}/{treatment}",
-        doctor="doc-0001",
-        doctor_signature=client.identity.sign(b"doctor").hex(),
-    )
+    return client.signed_record(treatment, data)
 
 
 def records_of(records: Contract, pid: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medledger_services import enrolment
+from medledger_services.entities import PatientDataEntity
 from medledger_services.gateway import Endpoint, Gateway
 from medledger_services.identity import Identity, from_msp_folder
 
@@ -147,3 +148,14 @@ class LedgerClient:
             address, chain, (self.tls_folder / "server.crt").read_bytes(), (self.tls_folder / "server.key").read_bytes()
         )
         return Gateway(endpoint, self.identity)
+
+    def signed_record(self, treatment: str, data: bytes) -> PatientDataEntity:
+        """The record this client, as a patient, saves for its data (the doctor's signature is a stand-in)."""
+        return PatientDataEntity.signed_by(
+            self.identity,
+            treatment=treatment,
+            data=data,
+            url=f"https://storage.medledger.lab/{self.identity.enrolment_id}/{treatment}",
+            doctor="doc-0001",
+            doctor_signature=self.identity.sign(b"doctor").hex(),
+        )
