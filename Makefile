@@ -63,7 +63,8 @@ infra: venv ## testinfra against the running lab (make up first)
 
 # The same topology with one variable changed (inventories/raft: medledger_consensus: etcdraft).
 RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft
-RAFT_TESTS := tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_idempotence.py
+RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_peer.py \
+	tests/infra/test_channels.py tests/infra/test_idempotence.py
 
 .PHONY: infra-raft
 infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the ordering tests again

@@ -47,7 +47,8 @@ def role_var(role: str, name: str, host: str) -> Any:
 
 
 def groups_of(host: str) -> list[str]:
-    return sorted(group for group, members in deployed().groups.items() if host in members and group != "all")
+    """The host's groups whose services run, as the common role derives them (common_host_groups)."""
+    return deployed().service_groups(host)
 
 
 def for_groups(mapping: dict[str, Any], host: str) -> list[Any]:

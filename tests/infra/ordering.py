@@ -24,11 +24,10 @@ def system_channel() -> str:
 
 
 def ordered_channels() -> list[str]:
-    """The channels the orderers serve after site.yml: Kafka's system channel (application channels are
-    created through it by the peers' organisations), or with Raft every channel of the inventory."""
-    if kafka_ordering():
-        return [system_channel()]
-    return sorted(str(channel["name"]) for channel in deployed().global_var("medledger_channels"))
+    """The channels the orderers serve after site.yml: every channel of the inventory, and with Kafka the
+    system channel through which the peers' organisations created them."""
+    application = [str(channel["name"]) for channel in deployed().global_var("medledger_channels")]
+    return sorted(application + ([system_channel()] if kafka_ordering() else []))
 
 
 def orderer_admin(orderer: str, *args: str) -> str:

@@ -7,7 +7,16 @@ import re
 import pytest
 
 from .conftest import deployed, lab_host
-from .ordering import heights, kafka_ordering, level_at_least, ordered_channels, orderers, touch_config, wait_until
+from .ordering import (
+    heights,
+    kafka_ordering,
+    level_at_least,
+    ordered_channels,
+    orderers,
+    system_channel,
+    touch_config,
+    wait_until,
+)
 from .test_kafka import brokers, tool
 
 pytestmark = pytest.mark.lab
@@ -26,7 +35,7 @@ def topic_leader(channel: str) -> str:
 def test_ordering_continues_with_nodes_down_and_they_catch_up() -> None:
     """Kafka: one orderer and the broker leading the channel's partition stop. Raft: one orderer of three
     stops (the leader or not; the others keep a majority)."""
-    channel = ordered_channels()[0]
+    channel = system_channel() if kafka_ordering() else ordered_channels()[0]
     working, stopped_orderer = orderers()[0], orderers()[1]
     running = [o for o in orderers() if o != stopped_orderer]
     stopped = [(stopped_orderer, "fabric-orderer")] + ([(topic_leader(channel), "kafka")] if kafka_ordering() else [])

@@ -95,6 +95,10 @@ def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> No
     hv["vm33"]["kafka_broker_id"] = 0
 
 
+def _no_anchor_for_third_parties(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    hv["vm34"].pop("fabric_peer_anchor")
+
+
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
@@ -121,6 +125,11 @@ def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> No
         (
             set_everywhere("medledger_batch_max_message_count", "100"),
             "all: medledger_batch_max_message_count, _preferred_max_bytes and _absolute_max_bytes must be positive",
+        ),
+        (
+            _no_anchor_for_third_parties,
+            "channel datausagechannel: organisation OrgThirdParty has no anchor peer, so other organisations' peers "
+            "cannot find its peers; set fabric_peer_anchor: true on one of vm34, vm35, vm36",
         ),
         (
             _missing_var,

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 CONSENSUS_TYPES = ("kafka", "etcdraft")
+# Groups whose services only Kafka ordering runs: with Raft their hosts install and open nothing for them.
+KAFKA_ORDERING_GROUPS = ("kafka", "zookeeper")
 ORGANISATION_KINDS = ("hospital", "government", "thirdparty", "orderer")
 
 # Host variables each group needs, and what they say.
@@ -71,6 +73,21 @@ class Topology:
 
     def peer_channels(self, host: str) -> list[str]:
         return list(self.hostvars[host].get("fabric_peer_channels", []))
+
+    def anchor_peers(self, channel: str, organisation: str) -> list[str]:
+        """The organisation's peers on the channel that other organisations' peers contact first."""
+        return [
+            host
+            for host in self.members("peers")
+            if self.peer_organisation(host) == organisation
+            and channel in self.peer_channels(host)
+            and self.hostvars[host].get("fabric_peer_anchor") is True
+        ]
+
+    def service_groups(self, host: str) -> list[str]:
+        """The host's groups whose services run (see service_groups)."""
+        groups = sorted(group for group, members in self.groups.items() if host in members and group != "all")
+        return service_groups(groups, str(self.global_var("medledger_consensus", "kafka")))
 
     def peer_organisation(self, host: str) -> str:
         return str(self.hostvars[host].get("fabric_peer_organisation", ""))
@@ -219,6 +236,11 @@ def _check_channels(topology: Topology) -> list[str]:
                     f"channel {channel}: no peer of member organisation {org} joins it; "
                     f"add {channel} to fabric_peer_channels of one of {org}'s peers"
                 )
+            elif peers and not topology.anchor_peers(channel, org):
+                errors.append(
+                    f"channel {channel}: organisation {org} has no anchor peer, so other organisations' peers "
+                    f"cannot find its peers; set fabric_peer_anchor: true on one of {', '.join(peers)}"
+                )
     return errors
 
 
@@ -290,6 +312,7 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
     wanted = {name for names in REQUIRED_HOST_VARS.values() for name in names}
     wanted |= set(REQUIRED_GLOBAL_VARS) | {
         "ansible_host",
+        "fabric_peer_anchor",
         "medledger_client_identities",
         "medledger_kafka_replication_factor",
         "medledger_kafka_min_insync_replicas",
@@ -397,6 +420,12 @@ class Identity:
             "attributes": dict(self.attributes),
             "msp": self.msp,
         }
+
+
+def service_groups(group_names: Iterable[str], consensus: str) -> list[str]:
+    """The host's groups whose services this deployment runs."""
+    idle = KAFKA_ORDERING_GROUPS if consensus != "kafka" else ()
+    return [group for group in group_names if group not in idle]
 
 
 def zookeeper_name(hostvars: Mapping[str, Any]) -> str:

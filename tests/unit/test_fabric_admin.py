@@ -11,8 +11,8 @@ from medledger_tools.paths import REPO_ROOT
 
 
 def admin_command() -> ModuleType:
-    path = REPO_ROOT / "roles" / "fabric_orderer" / "files" / "medledger_orderer_admin.py"
-    spec = importlib.util.spec_from_file_location("medledger_orderer_admin", path)
+    path = REPO_ROOT / "roles" / "fabric_admin" / "files" / "medledger_fabric_admin.py"
+    spec = importlib.util.spec_from_file_location("medledger_fabric_admin", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,0 +1,147 @@
+"""The two channels: every peer on exactly its channels at one height, every channel's peers found through
+discovery (gossip and anchor peers), and the Patient Channel closed to third parties at the orderers and at
+its peers, both to their admins and to their peers."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+import pytest
+
+from medledger_tools.topology import admin_name
+
+from .conftest import deployed, lab_host, role_var
+from .ordering import orderers, wait_until
+
+pytestmark = pytest.mark.lab
+
+FABRIC = "/opt/medledger/fabric"
+IDENTITIES = "/etc/medledger/fabric"
+PATIENT_CHANNEL = "patientchannel"
+
+
+def peers() -> list[str]:
+    return deployed().members("peers")
+
+
+def organisation(peer: str) -> str:
+    return str(deployed().hostvars[peer]["fabric_peer_organisation"])
+
+
+def msp_id(org: str) -> str:
+    return str(deployed().organisations[org]["msp_id"])
+
+
+def tls_ca(org: str) -> str:
+    """The organisation's TLS CA, as its verifying MSP on every peer and orderer host holds it."""
+    return f"{IDENTITIES}/orgs/{org}/msp/tlsintermediatecerts/ca.pem"
+
+
+def endpoint(host: str, role: str, port: str) -> str:
+    return f"{deployed().hostvars[host]['ansible_host']}:{role_var(role, port, host)}"
+
+
+def channel_peers(channel: str) -> list[str]:
+    return [peer for peer in peers() if channel in deployed().peer_channels(peer)]
+
+
+def identity_of(host: str, kind: str) -> str:
+    """The host's organisation admin, or its peer."""
+    return admin_name(organisation(host)) if kind == "admin" else str(deployed().hostvars[host]["fabric_peer_name"])
+
+
+def fabric_cli(host: str, identity: str, command: str, peer: str | None = None) -> Any:
+    """A Fabric CLI on `host` as `identity` (its MSP and TLS folders there), towards `peer` if given."""
+    tls = f"{IDENTITIES}/{identity}/tls"
+    env = {
+        "FABRIC_CFG_PATH": f"{FABRIC}/config",
+        "CORE_PEER_LOCALMSPID": msp_id(organisation(host)),
+        "CORE_PEER_MSPCONFIGPATH": f"{IDENTITIES}/{identity}/msp",
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_PEER_TLS_CLIENTAUTHREQUIRED": "true",
+        "CORE_PEER_TLS_CLIENTCERT_FILE": f"{tls}/server.crt",
+        "CORE_PEER_TLS_CLIENTKEY_FILE": f"{tls}/server.key",
+    }
+    if peer:
+        env["CORE_PEER_ADDRESS"] = endpoint(peer, "fabric_peer", "fabric_peer_port")
+        env["CORE_PEER_TLS_ROOTCERT_FILE"] = tls_ca(organisation(peer))
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+    return lab_host(host).run(f"env {exports} {FABRIC}/bin/{command}")
+
+
+def fetch_patient_channel_block(host: str, identity: str, source: str) -> Any:
+    """Ask an orderer, or a Patient Channel peer, for the channel's newest block."""
+    fetch = f"peer channel fetch newest /tmp/medledger-test.block -c {PATIENT_CHANNEL}"
+    if source == "peer":
+        return fabric_cli(host, identity, fetch, peer=channel_peers(PATIENT_CHANNEL)[0])
+    orderer_org = next(name for name, spec in deployed().organisations.items() if spec["kind"] == "orderer")
+    tls = f"{IDENTITIES}/{identity}/tls"
+    flags = (
+        f"-o {endpoint(orderers()[0], 'fabric_orderer', 'fabric_orderer_port')} --tls --cafile {tls_ca(orderer_org)} "
+        f"--clientauth --certfile {tls}/server.crt --keyfile {tls}/server.key"
+    )
+    return fabric_cli(host, identity, f"{fetch} {flags}")
+
+
+def peer_admin(peer: str, *args: str) -> str:
+    return str(lab_host(peer).check_output("medledger-peer-admin " + " ".join(args))).strip()
+
+
+def test_each_peer_is_on_exactly_its_channels(inventory_host: str) -> None:
+    if inventory_host not in peers():
+        pytest.skip(f"{inventory_host} runs no peer")
+    listing = peer_admin(inventory_host, "channel", "list")
+    joined = sorted(line.strip() for line in listing.split("joined:", 1)[1].splitlines() if line.strip())
+    assert joined == sorted(deployed().peer_channels(inventory_host))
+
+
+@pytest.mark.parametrize("channel", sorted(deployed().channels))
+def test_the_peers_of_a_channel_reach_one_height(channel: str) -> None:
+    def read() -> dict[str, int]:
+        return {peer: int(peer_admin(peer, "height", channel)) for peer in channel_peers(channel)}
+
+    found = wait_until(read, lambda heights: len(set(heights.values())) == 1)
+    # The genesis block and one anchor peer update per organisation.
+    assert len(set(found.values())) == 1 and min(found.values()) > len(deployed().channels[channel]), found
+
+
+@pytest.mark.parametrize("source", ["orderer", "peer"])
+@pytest.mark.parametrize("kind", ["admin", "peer"])
+def test_third_parties_get_no_patient_channel_blocks(kind: str, source: str) -> None:
+    members = deployed().channels[PATIENT_CHANNEL]
+    outsiders = [peer for peer in peers() if organisation(peer) not in members]
+    assert outsiders
+    for host in outsiders:
+        refused = fetch_patient_channel_block(host, identity_of(host, kind), source)
+        assert refused.rc != 0 and "FORBIDDEN" in refused.stderr, (host, refused.stderr)
+
+
+@pytest.mark.parametrize("source", ["orderer", "peer"])
+@pytest.mark.parametrize("kind", ["admin", "peer"])
+def test_the_government_gets_patient_channel_blocks(kind: str, source: str) -> None:
+    government = next(peer for peer in peers() if deployed().organisations[organisation(peer)]["kind"] == "government")
+    served = fetch_patient_channel_block(government, identity_of(government, kind), source)
+    assert served.rc == 0, served.stderr
+
+
+@pytest.mark.parametrize("channel", sorted(deployed().channels))
+def test_discovery_finds_every_peer_of_the_channel(channel: str) -> None:
+    members = sorted(endpoint(peer, "fabric_peer", "fabric_peer_port") for peer in channel_peers(channel))
+    asker = channel_peers(channel)[0]
+    identity = admin_name(organisation(asker))
+    msp, tls = f"{IDENTITIES}/{identity}/msp", f"{IDENTITIES}/{identity}/tls"
+    query = (
+        f"discover peers --channel {channel} --server {endpoint(asker, 'fabric_peer', 'fabric_peer_port')} "
+        f"--peerTLSCA {tls_ca(organisation(asker))} --MSP {msp_id(organisation(asker))} "
+        f"--userKey {msp}/keystore/key.pem --userCert {msp}/signcerts/cert.pem "
+        f"--tlsCert {tls}/server.crt --tlsKey {tls}/server.key"
+    )
+
+    def discovered() -> list[str]:
+        answer = fabric_cli(asker, identity, query)
+        return sorted(str(peer["Endpoint"]) for peer in json.loads(answer.stdout or "[]")) if answer.rc == 0 else []
+
+    found = wait_until(discovered, lambda endpoints: endpoints == members, seconds=90)
+    assert found == members
