@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from medledger_tools.topology import Topology, host_identities, validate
+from medledger_tools.topology import Topology, from_ansible, host_identities, validate
 
 Edit = Callable[[dict[str, dict[str, Any]], dict[str, list[str]]], None]
 
@@ -251,3 +251,13 @@ def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) 
         "svc-registry",
         "svc-proxy",
     ]
+
+
+def test_ansibles_view_of_the_inventory_keeps_what_the_rules_read(paper: Topology) -> None:
+    """Roles and the inventory check see the topology through from_ansible, which keeps only the
+    variables the rules use: it must give the same identities and the same verdicts."""
+    seen_by_ansible = from_ansible(paper.hostvars, paper.groups)
+    for host in paper.hosts:
+        assert host_identities(seen_by_ansible, host) == host_identities(paper, host), host
+    broken = edited(paper, set_everywhere("medledger_chaincodes", [{"name": "x", "channel": "nowhere"}]))
+    assert validate(from_ansible(broken.hostvars, broken.groups)) == validate(broken) != []
