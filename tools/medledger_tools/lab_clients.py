@@ -61,7 +61,8 @@ def run_module(
 
 def read_remote(topology: Topology, host: str, path: str) -> bytes:
     """A (public) file of a host, e.g. a CA chain."""
-    result = run_module(topology, host, "ansible.builtin.slurp", {"src": path})
+    check_target(str(topology.hostvars[host]["ansible_host"]))
+    result = ansible(host, "-b", "-o", "-m", "ansible.builtin.slurp", "-a", json.dumps({"src": path}))
     if result.returncode != 0:
         raise RuntimeError(f"{host}:{path}: {result.stdout[-500:]}")
     return base64.b64decode(json.loads(result.stdout.split("=>", 1)[1])["content"])
