@@ -34,7 +34,7 @@ from medledger_tools.paths import REPO_ROOT
 PAPER = {"add_tps": 140.0, "query_qps": 166.0, "art_ms": 100.0, "t_ap_ms": 2150.0, "t_qp_ms": 26.0}
 ERROR_LIMIT = 0.03
 ADD_RATES = [10, 20, 40, 60, 80, 100, 120, 140, 160, 200, 250]
-QUERY_RATES = [25, 50, 100, 150, 200, 300, 400, 600, 800]
+QUERY_RATES = [25, 50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000]
 # A request slower than this counts as failed, as a load generator's timeout would.
 ADD_TIMEOUT_S, QUERY_TIMEOUT_S = 10.0, 2.0
 PATIENT_CHANNEL = "patientchannel"
@@ -146,12 +146,14 @@ def sequential_ms(operation: Callable[[], object], times: int) -> float:
 
 
 def table(consensus: str, results: dict[str, object]) -> str:
-    add_best, query_best = results["add_best"], results["query_best"]
-    assert isinstance(add_best, dict) and isinstance(query_best, dict)
+    add_best, query_best, add_steps = results["add_best"], results["query_best"], results["add_steps"]
+    assert isinstance(add_best, dict) and isinstance(query_best, dict) and isinstance(add_steps, list)
+    add_first = add_steps[0]
     rows = [
         ("add record, max TPS (errors <= 3%)", f"{add_best['achieved']}", f"{PAPER['add_tps']:.0f}"),
         ("add record, mean / p99 to commit", f"{add_best['mean_ms']} / {add_best['p99_ms']} ms", "-"),
-        ("add record, mean submit (ART)", f"{add_best['submit_mean_ms']} ms", f"< {PAPER['art_ms']:.0f} ms"),
+        ("add record, mean submit (ART) at max", f"{add_best['submit_mean_ms']} ms", f"< {PAPER['art_ms']:.0f} ms"),
+        ("add record, mean submit at the first step", f"{add_first['submit_mean_ms']} ms", "-"),
         ("query, max QPS (errors <= 3%)", f"{query_best['achieved']}", f"{PAPER['query_qps']:.0f}"),
         ("query, mean / p99", f"{query_best['mean_ms']} / {query_best['p99_ms']} ms", f"< {PAPER['art_ms']:.0f} ms"),
         ("t_ap: build + upload one record", f"{results['t_ap_ms']} ms", f"{PAPER['t_ap_ms']:.0f} ms"),
