@@ -56,9 +56,10 @@ LABEL = re.compile(r"^[A-Za-z0-9_.+-]+$")
 def archive(members: dict[str, bytes]) -> bytes:
     """A gzipped tar of the members, independent of when and by whom it is made."""
     raw = io.BytesIO()
-    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped, tarfile.open(
-        fileobj=zipped, mode="w", format=tarfile.USTAR_FORMAT
-    ) as tar:
+    with (
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
         for name, content in sorted(members.items()):
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(content), 0o644, 0
