@@ -47,15 +47,18 @@ down: lab-down ## Tear the lab down (leaves the build caches)
 
 .PHONY: lint
 lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
-	$(RUN) ruff check tools plugins tests roles
-	$(RUN) ruff format --check tools plugins tests roles
+	$(RUN) ruff check tools services plugins tests roles bench
+	$(RUN) ruff format --check tools services plugins tests roles bench
+	test -z "$$(gofmt -l chaincode)" || { gofmt -l chaincode; echo "gofmt: the files above need formatting"; exit 1; }
+	cd chaincode && go vet ./...
 	$(RUN) mypy
 	$(RUN) yamllint --strict .
 	$(RUN) ansible-lint --profile production playbooks roles
 
 .PHONY: unit
-unit: venv ## Unit tests and playbook checks that need no lab
+unit: venv ## Unit tests (Python and the chaincode's Go) and playbook checks that need no lab
 	$(RUN) pytest -m "not lab" tests
+	cd chaincode && go test ./...
 
 .PHONY: infra
 infra: venv ## testinfra against the running lab (make up first)
@@ -64,7 +67,7 @@ infra: venv ## testinfra against the running lab (make up first)
 # The same topology with one variable changed (inventories/raft: medledger_consensus: etcdraft).
 RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft
 RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_peer.py \
-	tests/infra/test_channels.py tests/infra/test_idempotence.py
+	tests/infra/test_channels.py tests/infra/test_ledger.py tests/infra/test_idempotence.py
 
 .PHONY: infra-raft
 infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the ordering tests again
@@ -72,6 +75,15 @@ infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the orderi
 	$(RUN) medledger-lab up
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab $(RAFT_TESTS)
+
+.PHONY: bench
+bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh Raft lab (bench/results/)
+	$(MAKE) up
+	$(RUN) python bench/ledger.py
+	$(RUN) medledger-lab down
+	$(RUN) medledger-lab up
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
 
 .PHONY: test
 test: lint unit up infra infra-raft ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, then Raft)

@@ -20,8 +20,8 @@ import pytest
 import testinfra
 import yaml
 
-from medledger_tools import topology
-from medledger_tools.labsafety import assert_lab_target
+from medledger_tools import lab_clients, topology
+from medledger_tools.lab_clients import check_target
 from medledger_tools.paths import REPO_ROOT
 
 
@@ -58,11 +58,6 @@ def for_groups(mapping: dict[str, Any], host: str) -> list[Any]:
         entry = mapping.get(group, [])
         values += entry if isinstance(entry, list) else [entry]
     return sorted(set(values))
-
-
-def check_target(address: str) -> None:
-    if os.environ.get("MEDLEDGER_REAL_HOSTS") != "1":
-        assert_lab_target(address)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -107,20 +102,16 @@ def controller_var(name: str) -> str:
     return str(json.loads(result.stdout.split("=>", 1)[1])[name])
 
 
+def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """One Ansible module on a lab host, as root."""
+    return lab_clients.run_module(deployed(), host, module, arguments)
+
+
 def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
     """ansible-playbook (args[0] ending .yml) or ansible ad hoc, against the deployed inventory."""
     for host in deployed().hosts:
         check_target(str(deployed().hostvars[host]["ansible_host"]))
-    command = ["ansible-playbook", *args] if any(arg.endswith(".yml") for arg in args) else ["ansible", *args]
-    return subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
-    )
+    return lab_clients.ansible(*args)
 
 
 def tls_session(host: Any, endpoint: str, tls_dir: str, present_certificate: bool = True) -> str:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
-from typing import Any
+import time
 
 import pytest
 
-from .conftest import ansible_run, deployed, lab_host
+from .conftest import ansible_run, deployed, lab_host, run_module
 
 pytestmark = pytest.mark.lab
-
-
-def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return ansible_run(host, "-b", "-m", module, "-a", json.dumps(arguments))
 
 
 def tls_fingerprints() -> dict[tuple[str, str], str]:
@@ -75,6 +70,15 @@ def test_rotating_one_tls_certificate_touches_no_other() -> None:
         "server.crt",
         "server.key",
     ]
+    # The peer was restarted: it presents the new certificate (once it listens again).
+    probe = "sleep 1 | timeout 10 openssl s_client -connect 172.20.29.34:7051 2>/dev/null | openssl x509 -noout -serial"
+    served = ""
+    for _ in range(30):
+        served = peer.run(probe).stdout.strip()
+        if served.startswith("serial="):
+            break
+        time.sleep(1)
+    assert served == after[rotated].split()[0], served
 
 
 def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:

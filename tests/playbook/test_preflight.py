@@ -80,7 +80,7 @@ def artifacts(tmp_path: Path) -> Path:
     directory = tmp_path / "artifacts"
     directory.mkdir()
     manifest: dict[str, Any] = {"artifacts": {}, "unavailable": {}}
-    for name in ("fabric", "fabric-ca", "kafka", "zookeeper"):
+    for name in yaml.safe_load((REPO_ROOT / "versions.yml").read_text()):
         tarball = directory / f"{name}.tar.gz"
         tarball.write_bytes(name.encode())
         digest = subprocess.run(["sha256sum", str(tarball)], capture_output=True, text=True, check=True)

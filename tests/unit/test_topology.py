@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from medledger_tools.topology import Topology, host_identities, validate
+from medledger_tools.topology import Topology, from_ansible, host_identities, validate
 
 Edit = Callable[[dict[str, dict[str, Any]], dict[str, list[str]]], None]
 
@@ -151,6 +151,30 @@ def _no_anchor_for_third_parties(hv: dict[str, dict[str, Any]], _: dict[str, lis
             "(fabric_ca_name: ca0, ca2)",
         ),
         (
+            set_everywhere(
+                "medledger_chaincodes",
+                [{"name": "patient_data", "channel": "researchchannel", "version": "1", "port": 9999}],
+            ),
+            "medledger_chaincodes entry 1 (patient_data): channel 'researchchannel' is not in medledger_channels",
+        ),
+        (
+            set_everywhere(
+                "medledger_chaincodes",
+                [
+                    {"name": "patient_data", "channel": "patientchannel", "version": "1", "port": 9999},
+                    {"name": "data_usage", "channel": "datausagechannel", "version": "1", "port": 9999},
+                ],
+            ),
+            "medledger_chaincodes entry 2 (data_usage): name and port must differ from every other chaincode's",
+        ),
+        (
+            set_everywhere(
+                "medledger_chaincodes",
+                [{"name": "patient_data", "channel": "patientchannel", "version": "1 0", "port": 80}],
+            ),
+            "medledger_chaincodes entry 1 (patient_data): version must be letters, digits and _ . + -",
+        ),
+        (
             set_everywhere("medledger_consensus", "solo"),
             "all: medledger_consensus is 'solo'; use one of kafka, etcdraft",
         ),
@@ -189,13 +213,30 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     assert names("vm30") == [
         "peerxinqiao",
         "admin-orgpatient",
+        "peerxinqiao-chaincode",
         "orderer0",
         "admin-orgorderer",
         "zookeeper1",
         "kafka0",
         "svc-storage",
     ]
-    assert names("vm33") == ["peergovernment", "admin-orggovernment", "kafka3", "svc-registry", "svc-proxy"]
+    assert names("vm33") == [
+        "peergovernment",
+        "admin-orggovernment",
+        "peergovernment-chaincode",
+        "kafka3",
+        "svc-registry",
+        "svc-proxy",
+    ]
+    chaincode = next(identity for identity in host_identities(paper, "vm33") if identity.name.endswith("-chaincode"))
+    assert (chaincode.msp, chaincode.tls, chaincode.csr_hosts) == (False, True, ("localhost", "127.0.0.1"))
+    assert chaincode.services == ("medledger-chaincode@patient_data", "medledger-chaincode@data_usage")
+    services = {identity.name: identity.services for identity in host_identities(paper, "vm33")}
+    assert (services["peergovernment"], services["kafka3"], services["admin-orggovernment"]) == (
+        ("fabric-peer",),
+        ("kafka",),
+        (),
+    )
     kafka = next(identity for identity in host_identities(paper, "vm33") if identity.name == "kafka3")
     assert (kafka.msp, kafka.tls, kafka.organisation) == (False, True, "OrgOrderer")
     assert kafka.csr_hosts == ("kafka3", "vm33", "172.20.29.33")
@@ -206,6 +247,17 @@ def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) 
     assert [identity.name for identity in host_identities(raft, "vm33")] == [
         "peergovernment",
         "admin-orggovernment",
+        "peergovernment-chaincode",
         "svc-registry",
         "svc-proxy",
     ]
+
+
+def test_ansibles_view_of_the_inventory_keeps_what_the_rules_read(paper: Topology) -> None:
+    """Roles and the inventory check see the topology through from_ansible, which keeps only the
+    variables the rules use: it must give the same identities and the same verdicts."""
+    seen_by_ansible = from_ansible(paper.hostvars, paper.groups)
+    for host in paper.hosts:
+        assert host_identities(seen_by_ansible, host) == host_identities(paper, host), host
+    broken = edited(paper, set_everywhere("medledger_chaincodes", [{"name": "x", "channel": "nowhere"}]))
+    assert validate(from_ansible(broken.hostvars, broken.groups)) == validate(broken) != []

@@ -59,8 +59,9 @@ class Recipe:
 
     @property
     def key(self) -> str:
-        """Changes whenever anything that shapes the artifact changes."""
-        text = json.dumps([self.name, self.spec, LAUNCHER], sort_keys=True)
+        """Changes whenever anything that shapes the artifact changes, our own sources included."""
+        local = [tree_digest(REPO_ROOT / go["local"]) for go in self.spec.get("go", []) if "local" in go]
+        text = json.dumps([self.name, self.spec, LAUNCHER, local], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -109,9 +110,21 @@ def go_module_dir(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
+def tree_digest(tree: Path) -> str:
+    digest = hashlib.sha256()
+    for path in tree_files(tree):
+        digest.update(f"{path.relative_to(tree)}\0{sha256_file(path)}\0".encode())
+    return digest.hexdigest()
+
+
 def build_go(spec: dict[str, Any], tree: Path) -> None:
-    module, version = spec["module"], spec["version"]
-    source = go_module_dir(module, version)
+    """Build a module's commands: a pinned module from the proxy, or one of ours (`local`: its folder,
+    whose go.sum pins its dependencies)."""
+    if "local" in spec:
+        module, version, source = spec["local"], "(this repository)", REPO_ROOT / spec["local"]
+    else:
+        module, version = spec["module"], spec["version"]
+        source = go_module_dir(module, version)
     bin_dir = tree / spec.get("bin_dir", "bin")
     bin_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -121,7 +134,9 @@ def build_go(spec: dict[str, Any], tree: Path) -> None:
         shutil.copytree(source, workdir)
         for path in workdir.rglob("*"):
             path.chmod(path.stat().st_mode | 0o200)
-        env = dict(os.environ, CGO_ENABLED="1" if spec.get("cgo") else "0", GOFLAGS="-mod=mod")
+        # A release's go.sum may lack entries a newer toolchain wants (-mod=mod); ours must be complete.
+        go_flags = "-mod=readonly" if "local" in spec else "-mod=mod"
+        env = dict(os.environ, CGO_ENABLED="1" if spec.get("cgo") else "0", GOFLAGS=go_flags)
         packages = [f"./{package}" for package in spec["packages"]]
         progress(f"go build {module}@{version}: {len(packages)} command(s) (minutes when cold)")
         run(

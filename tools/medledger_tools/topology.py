@@ -106,6 +106,7 @@ def validate(topology: Topology, fabric_version: str | None = None) -> list[str]
     errors += _check_organisations(topology)
     errors += _check_channels(topology)
     errors += _check_ordering(topology, fabric_version)
+    errors += _check_chaincodes(topology)
     return errors
 
 
@@ -281,6 +282,29 @@ def _check_ordering(topology: Topology, fabric_version: str | None) -> list[str]
     return errors
 
 
+def _check_chaincodes(topology: Topology) -> list[str]:
+    errors = []
+    seen_names: set[str] = set()
+    seen_ports: set[object] = set()
+    for number, chaincode in enumerate(topology.global_var("medledger_chaincodes", []) or [], start=1):
+        name = str(chaincode.get("name", ""))
+        where = f"medledger_chaincodes entry {number} ({name or 'no name'})"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", name):
+            errors.append(f"{where}: name must be lower case letters, digits and _ (it names a service and a binary)")
+        if chaincode.get("channel") not in topology.channels:
+            errors.append(f"{where}: channel {chaincode.get('channel')!r} is not in medledger_channels")
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]{1,32}", str(chaincode.get("version", ""))):
+            errors.append(f"{where}: version must be letters, digits and _ . + - (it is part of the package label)")
+        port = chaincode.get("port")
+        if not isinstance(port, int) or not 1024 <= port <= 65535:
+            errors.append(f"{where}: port must be a number from 1024 to 65535 (the server's loopback port)")
+        if name in seen_names or port in seen_ports:
+            errors.append(f"{where}: name and port must differ from every other chaincode's")
+        seen_names.add(name)
+        seen_ports.add(port)
+    return errors
+
+
 def _check_batch(topology: Topology) -> list[str]:
     errors = []
     timeout = str(topology.global_var("medledger_batch_timeout", "2s"))
@@ -314,6 +338,7 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
         "ansible_host",
         "fabric_peer_anchor",
         "medledger_client_identities",
+        "medledger_chaincodes",
         "medledger_kafka_replication_factor",
         "medledger_kafka_min_insync_replicas",
         "medledger_batch_timeout",
@@ -383,7 +408,8 @@ def ca_authorities(organisations: Iterable[Mapping[str, Any]], server: str) -> l
 @dataclass(frozen=True)
 class Identity:
     """One enrolment a host holds under /etc/medledger/fabric/<name>: an MSP folder unless `msp` is false
-    (services that speak only TLS, such as ZooKeeper), and a TLS folder when `tls`."""
+    (services that speak only TLS, such as ZooKeeper), and a TLS folder when `tls`. `services` are the
+    systemd units that present its TLS certificate, restarted when it is rotated."""
 
     name: str
     type: str
@@ -393,6 +419,7 @@ class Identity:
     csr_hosts: tuple[str, ...] = ()
     attributes: tuple[tuple[str, str], ...] = ()
     msp: bool = True
+    services: tuple[str, ...] = ()
 
     @property
     def ca_name(self) -> str:
@@ -419,6 +446,7 @@ class Identity:
             "csr_hosts": list(self.csr_hosts),
             "attributes": dict(self.attributes),
             "msp": self.msp,
+            "services": list(self.services),
         }
 
 
@@ -457,22 +485,31 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         hosts: tuple[str, ...] = (),
         attrs: Mapping[str, Any] | None = None,
         msp: bool = True,
+        services: tuple[str, ...] = (),
     ) -> None:
         if any(identity.name == name for identity in found):
             return
         server = str(orgs[organisation]["ca"])
         attributes = tuple(sorted((str(key), str(value)) for key, value in (attrs or {}).items()))
-        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp))
+        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp, services))
 
     if host in topology.members("peers"):
         org = topology.peer_organisation(host)
         peer = str(values["fabric_peer_name"])
-        add(peer, "peer", org, True, hosts=(peer, *own_names))
+        add(peer, "peer", org, True, hosts=(peer, *own_names), services=("fabric-peer",))
         add(admin_name(org), "admin", org, True)
+        # The chaincode servers beside the peer listen on loopback; the peer verifies them by this TLS identity.
+        servers = tuple(
+            f"medledger-chaincode@{cc.get('name')}"
+            for cc in topology.global_var("medledger_chaincodes", []) or []
+            if cc.get("channel") in topology.peer_channels(host)
+        )
+        if servers:
+            add(f"{peer}-chaincode", "client", org, True, hosts=("localhost", "127.0.0.1"), msp=False, services=servers)
     if host in topology.members("orderers"):
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
         orderer = str(values["fabric_orderer_name"])
-        add(orderer, "orderer", org, True, hosts=(orderer, *own_names))
+        add(orderer, "orderer", org, True, hosts=(orderer, *own_names), services=("fabric-orderer",))
         add(admin_name(org), "admin", org, True)
     # The ordering service's ZooKeeper ensemble and Kafka brokers speak TLS among themselves and to the
     # orderers, with certificates from the orderer organisation's TLS CA.
@@ -481,7 +518,7 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         if kafka_ordering and host in topology.members(group):
             org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
             name = service_name(values)
-            add(name, "client", org, True, hosts=(name, *own_names), msp=False)
+            add(name, "client", org, True, hosts=(name, *own_names), msp=False, services=(group,))
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]

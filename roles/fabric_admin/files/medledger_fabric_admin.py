@@ -22,6 +22,14 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
   medledger-peer-admin join CHANNEL BLOCK      join this peer to the channel, unless it has joined
   medledger-peer-admin anchors CHANNEL HOST:PORT...
       set the organisation's anchor peers on the channel, unless they are set so already
+  medledger-peer-admin chaincode-install PACKAGE PACKAGE_ID
+      install a chaincode package on this peer, unless it is installed
+  medledger-peer-admin chaincode-approve CHANNEL NAME VERSION PACKAGE_ID
+      approve the definition for the organisation: the committed sequence for the committed version, the
+      next one for a new version; nothing when this organisation approved it already
+  medledger-peer-admin chaincode-commit CHANNEL NAME VERSION ADDRESS=TLS_CA[,ADDRESS=TLS_CA...]
+      commit the definition, endorsed by the peers given (one per organisation), once every member
+      organisation approved it; nothing when this version is committed
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ NEXT_UNIT = {"us": ("ms", 0.001), "ms": ("us", 1000), "s": ("ms", 1000), "m": ("
 CONFIG_UPDATE = 2  # common.HeaderType
 # Seconds an accepted configuration update may take to appear in a block at the orderer.
 ORDERED_WITHIN = 60
+# Seconds every organisation's approval of a chaincode definition may take to reach this peer.
+APPROVED_WITHIN = 120
 
 
 def rewritten(duration: str) -> str:
@@ -231,6 +241,82 @@ class PeerAdmin(Admin):
 
         return "updated" if self.update_config(channel, set_anchors) else "unchanged"
 
+    def lifecycle(self, *args: str) -> Any:
+        return json.loads(self.run("peer", "lifecycle", "chaincode", *args, "--output", "json"))
+
+    def install(self, package: str, package_id: str) -> str:
+        installed = self.lifecycle("queryinstalled").get("installed_chaincodes", [])
+        if any(chaincode["package_id"] == package_id for chaincode in installed):
+            return "installed already"
+        self.run("peer", "lifecycle", "chaincode", "install", package)
+        return "installed"
+
+    def committed(self, channel: str, name: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.lifecycle("querycommitted", "-C", channel, "-n", name))
+        except CommandFailed as error:
+            if f"namespace {name} is not defined" in str(error):
+                return None
+            raise
+
+    def sequence_for(self, channel: str, name: str, version: str) -> int:
+        """The committed sequence while the version is unchanged; the next one for a new version."""
+        committed = self.committed(channel, name)
+        if committed is None:
+            return 1
+        return int(committed["sequence"]) + (0 if committed["version"] == version else 1)
+
+    def approve(self, channel: str, name: str, version: str, package_id: str) -> str:
+        sequence = self.sequence_for(channel, name, version)
+        try:
+            approved = self.lifecycle("queryapproved", "-C", channel, "-n", name, "--sequence", str(sequence))
+            source = approved.get("source", {}).get("Type", {}).get("LocalPackage", {})
+            if approved.get("version") == version and source.get("package_id") == package_id:
+                return "approved already"
+        except CommandFailed as error:
+            if "could not fetch approved chaincode definition" not in str(error):
+                raise
+        definition = ["-C", channel, "-n", name, "--version", version, "--sequence", str(sequence)]
+        self.run(
+            "peer",
+            "lifecycle",
+            "chaincode",
+            "approveformyorg",
+            *definition,
+            "--package-id",
+            package_id,
+            *self.orderer_flags(),
+            "--waitForEvent",
+        )
+        return "approved"
+
+    def commit(self, channel: str, name: str, version: str, endorsers: list[str]) -> str:
+        """Commit once every member organisation approved. endorsers: ADDRESS=TLS_CA, one peer per organisation."""
+        committed = self.committed(channel, name)
+        if committed is not None and committed["version"] == version:
+            return "committed already"
+        sequence = self.sequence_for(channel, name, version)
+        definition = ["-C", channel, "-n", name, "--version", version, "--sequence", str(sequence)]
+        deadline = time.monotonic() + APPROVED_WITHIN
+        while True:
+            approvals = self.lifecycle("checkcommitreadiness", *definition)["approvals"]
+            if all(approvals.values()):
+                break
+            if time.monotonic() > deadline:
+                missing = ", ".join(sorted(org for org, approved in approvals.items() if not approved))
+                raise CommandFailed(f"{name} {version} (sequence {sequence}) on {channel}: not approved by {missing}")
+            time.sleep(1)
+        peers = [flag for endorser in endorsers for flag in self.peer_flags(endorser)]
+        self.run(
+            "peer", "lifecycle", "chaincode", "commit", *definition, *peers, *self.orderer_flags(), "--waitForEvent"
+        )
+        return "committed"
+
+    @staticmethod
+    def peer_flags(endorser: str) -> list[str]:
+        address, tls_ca = endorser.split("=", 1)
+        return ["--peerAddresses", address, "--tlsRootCertFiles", tls_ca]
+
 
 def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:
     match args:
@@ -249,7 +335,7 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:
     raise SystemExit(__doc__)
 
 
-def peer_main(admin: PeerAdmin, args: list[str]) -> str:
+def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one return per subcommand
     match args:
         case ["height", channel]:
             return str(admin.height(channel))
@@ -262,6 +348,12 @@ def peer_main(admin: PeerAdmin, args: list[str]) -> str:
             return admin.join(channel, block)
         case ["anchors", channel, *endpoints] if endpoints:
             return admin.anchors(channel, endpoints)
+        case ["chaincode-install", package, package_id]:
+            return admin.install(package, package_id)
+        case ["chaincode-approve", channel, name, version, package_id]:
+            return admin.approve(channel, name, version, package_id)
+        case ["chaincode-commit", channel, name, version, endorsers]:
+            return admin.commit(channel, name, version, endorsers.split(","))
         case [] | ["-h" | "--help"]:
             raise SystemExit(__doc__)
     admin.passthrough(args)

@@ -1,0 +1,221 @@
+"""Add-record and query throughput and latency on the deployed lab, printed beside the paper's figures.
+
+The paper's method (§4.1): offered load is stepped up until more than 3% of requests fail; the last step
+within that is the maximum. An add is counted when its transaction is valid in a block (commit status),
+and its latency runs from building the record to that commit; the submit latency (endorse + order,
+what the paper's ART measures with the SDK's asynchronous send) is reported beside it.
+
+  uv run python bench/ledger.py [--step-seconds 10] [--out bench/results]
+
+Writes bench/results/ledger-<consensus>.json. Runs against the inventory of ansible.cfg, or
+ANSIBLE_INVENTORY (e.g. the Raft overlay), whose addresses must be lab containers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from medledger_services.gateway import Contract
+from medledger_tools import topology
+from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.paths import REPO_ROOT
+
+PAPER = {"add_tps": 140.0, "query_qps": 166.0, "art_ms": 100.0, "t_ap_ms": 2150.0, "t_qp_ms": 26.0}
+ERROR_LIMIT = 0.03
+ADD_RATES = [10, 20, 40, 60, 80, 100, 120, 140, 160, 200, 250]
+QUERY_RATES = [25, 50, 100, 200, 400, 600, 800, 1000, 1300, 1600, 2000]
+# A request slower than this counts as failed, as a load generator's timeout would.
+ADD_TIMEOUT_S, QUERY_TIMEOUT_S = 10.0, 2.0
+PATIENT_CHANNEL = "patientchannel"
+# The paper measures t_ap with files of 64 KB to 1 MB; the index record only carries their digest.
+SAMPLE_DATA = os.urandom(64 * 1024)
+
+
+@dataclass
+class Step:
+    offered: float
+    achieved: float
+    errors: float
+    mean_ms: float
+    p99_ms: float
+    submit_mean_ms: float | None = None
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def add(client: LedgerClient, records: Contract, treatments: Iterator[str]) -> Callable[[], float]:
+    """One add; returns the submit latency (s) and raises on failure."""
+    lock = threading.Lock()
+
+    def one() -> float:
+        with lock:
+            treatment = next(treatments)
+        started = time.perf_counter()
+        submitted = records.submit_async("SavePatientData", client.signed_record(treatment, SAMPLE_DATA).to_json())
+        submit_seconds = time.perf_counter() - started
+        submitted.committed(ADD_TIMEOUT_S)
+        return submit_seconds
+
+    return one
+
+
+def run_step(operation: Callable[[], float | None], rate: float, seconds: float, timeout: float) -> Step:
+    """Offer `rate` requests per second for `seconds`; collect latencies and failures."""
+    count = int(rate * seconds)
+    latencies: list[float] = []
+    submits: list[float] = []
+    failures = 0
+    guard = threading.Lock()
+
+    def timed() -> None:
+        nonlocal failures
+        started = time.perf_counter()
+        try:
+            submit = operation()
+            elapsed = time.perf_counter() - started
+            ok = elapsed <= timeout
+        except Exception:  # every failure counts as an error, whatever its kind
+            ok, elapsed, submit = False, 0.0, None
+        with guard:
+            if ok:
+                latencies.append(elapsed)
+                if submit is not None:
+                    submits.append(submit)
+            else:
+                failures += 1
+
+    begin = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=min(512, max(8, int(rate * timeout)))) as pool:
+        for n in range(count):
+            delay = begin + n / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(timed)
+    wall = time.perf_counter() - begin
+    return Step(
+        offered=rate,
+        achieved=round(len(latencies) / wall, 1),
+        errors=round(failures / count, 4),
+        mean_ms=round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan"),
+        p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
+        submit_mean_ms=round(statistics.fmean(submits) * 1000, 1) if submits else None,
+    )
+
+
+def step_up(
+    name: str, operation: Callable[[], float | None], rates: list[int], seconds: float, timeout: float
+) -> list[Step]:
+    steps = []
+    for rate in rates:
+        step = run_step(operation, rate, seconds, timeout)
+        progress(f"{name}: offered {rate}/s -> {step.achieved}/s, errors {step.errors:.1%}, mean {step.mean_ms} ms")
+        steps.append(step)
+        if step.errors > ERROR_LIMIT or step.achieved < 0.8 * rate:
+            break
+    return steps
+
+
+def best(steps: list[Step]) -> Step:
+    within = [step for step in steps if step.errors <= ERROR_LIMIT]
+    return max(within or steps, key=lambda step: step.achieved)
+
+
+def sequential_ms(operation: Callable[[], object], times: int) -> float:
+    started = time.perf_counter()
+    for _ in range(times):
+        operation()
+    return round((time.perf_counter() - started) / times * 1000, 1)
+
+
+def table(consensus: str, results: dict[str, object]) -> str:
+    add_best, query_best, add_steps = results["add_best"], results["query_best"], results["add_steps"]
+    assert isinstance(add_best, dict) and isinstance(query_best, dict) and isinstance(add_steps, list)
+    add_first = add_steps[0]
+    rows = [
+        ("add record, max TPS (errors <= 3%)", f"{add_best['achieved']}", f"{PAPER['add_tps']:.0f}"),
+        ("add record, mean / p99 to commit", f"{add_best['mean_ms']} / {add_best['p99_ms']} ms", "-"),
+        ("add record, mean submit (ART) at max", f"{add_best['submit_mean_ms']} ms", f"< {PAPER['art_ms']:.0f} ms"),
+        ("add record, mean submit at the first step", f"{add_first['submit_mean_ms']} ms", "-"),
+        ("query, max QPS (errors <= 3%)", f"{query_best['achieved']}", f"{PAPER['query_qps']:.0f}"),
+        ("query, mean / p99", f"{query_best['mean_ms']} / {query_best['p99_ms']} ms", f"< {PAPER['art_ms']:.0f} ms"),
+        ("t_ap: build + upload one record", f"{results['t_ap_ms']} ms", f"{PAPER['t_ap_ms']:.0f} ms"),
+        ("t_qp: query one record", f"{results['t_qp_ms']} ms", f"{PAPER['t_qp_ms']:.0f} ms"),
+    ]
+    width = max(len(row[0]) for row in rows)
+    lines = [f"{'':{width}}  {'MedLedger (' + consensus + ')':>24}  {'paper (Kafka)':>14}"]
+    lines += [f"{label:{width}}  {ours:>24}  {paper:>14}" for label, ours, paper in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--step-seconds", type=float, default=10.0, help="duration of each load step")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    args = parser.parse_args(argv)
+
+    inventories = [i for i in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if i]
+    deployed = topology.load(*(inventories or [str(REPO_ROOT / "inventories" / n) for n in ("paper", "lab")]))
+    consensus = str(deployed.global_var("medledger_consensus"))
+    ledger = Ledger(deployed)
+    with tempfile.TemporaryDirectory() as folder:
+        progress("registering and enrolling a patient")
+        patient = ledger.new_client("OrgPatient", Path(folder), "pat-bench")
+        pid = patient.identity.enrolment_id
+        with patient.gateway(ledger.channel_peers(PATIENT_CHANNEL)[0]) as gateway:
+            records = gateway.contract(PATIENT_CHANNEL, ledger.chaincode_on(PATIENT_CHANNEL))
+            treatments = (f"B-{n:06d}" for n in range(10**6))
+            one_add = add(patient, records, treatments)
+            t_ap = sequential_ms(one_add, 10)
+            progress(f"t_ap {t_ap} ms")
+            add_steps = step_up("add", one_add, ADD_RATES, args.step_seconds, ADD_TIMEOUT_S)
+
+            def one_query() -> None:
+                records.evaluate("QueryByPidAndTid", pid, "B-000000")
+
+            t_qp = sequential_ms(one_query, 50)
+            progress(f"t_qp {t_qp} ms")
+            query_steps = step_up("query", one_query, QUERY_RATES, args.step_seconds, QUERY_TIMEOUT_S)
+    results: dict[str, object] = {
+        "consensus": consensus,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "note": "all seven lab hosts and the client share this machine"},
+        "batch": {
+            name: deployed.global_var(f"medledger_batch_{name}")
+            for name in ("timeout", "max_message_count", "preferred_max_bytes")
+        },
+        "add_steps": [asdict(step) for step in add_steps],
+        "query_steps": [asdict(step) for step in query_steps],
+        "add_best": asdict(best(add_steps)),
+        "query_best": asdict(best(query_steps)),
+        "t_ap_ms": t_ap,
+        "t_qp_ms": t_qp,
+        "paper": PAPER,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / f"ledger-{consensus}.json"
+    target.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(consensus, results))
+    progress(f"written {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The Gateway client against the in-process fake Gateway (fake_gateway.py) over mutual TLS."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import transaction_pb2
+
+from medledger_services import identity
+from medledger_services.gateway import CommitError, Endpoint, Gateway, GatewayError
+
+from .certificates import issue
+from .fake_gateway import Peer
+
+
+def verify(client: identity.Identity, signature: bytes, message: bytes) -> None:
+    client.private_key.public_key().verify(signature, message, ec.ECDSA(hashes.SHA256()))
+
+
+def test_evaluate_sends_the_signed_proposal_and_returns_the_result(peer: Peer) -> None:
+    with Gateway(peer.endpoint, peer.client) as gateway:
+        result = gateway.contract("patientchannel", "patient_data").evaluate("ListByPid", "pat-0001")
+    assert result == b"[]"
+    request = peer.service.seen["evaluate"]
+    assert request.channel_id == "patientchannel"
+    verify(peer.client, request.proposed_transaction.signature, request.proposed_transaction.proposal_bytes)
+
+
+def test_submit_signs_the_endorsed_transaction_and_waits_for_its_commit(peer: Peer) -> None:
+    with Gateway(peer.endpoint, peer.client) as gateway:
+        committed = gateway.contract("patientchannel", "patient_data").submit("SavePatientData", "{}")
+    assert (committed.result, committed.block) == (b"saved", 7)
+    seen = peer.service.seen
+    assert committed.transaction_id == seen["endorse"].transaction_id == seen["submit"].transaction_id
+    envelope = seen["submit"].prepared_transaction
+    verify(peer.client, envelope.signature, envelope.payload)
+    status = seen["commit_status"]
+    verify(peer.client, status.signature, status.request)
+    assert gateway_pb2.CommitStatusRequest.FromString(status.request).identity == peer.client.serialized()
+
+
+def test_an_invalid_transaction_raises_with_its_validation_code(peer: Peer) -> None:
+    peer.service.validation_code = transaction_pb2.MVCC_READ_CONFLICT
+    with (
+        Gateway(peer.endpoint, peer.client) as gateway,
+        pytest.raises(CommitError, match="is MVCC_READ_CONFLICT in block 7"),
+    ):
+        gateway.contract("patientchannel", "patient_data").submit("SavePatientData", "{}")
+
+
+def test_a_refusal_carries_the_peers_message(peer: Peer) -> None:
+    peer.service.refuse_with = "chaincode response 500, submitter pat-0002 is not patient pat-0001"
+    with Gateway(peer.endpoint, peer.client) as gateway, pytest.raises(GatewayError) as error:
+        gateway.contract("patientchannel", "patient_data").submit("SavePatientData", "{}")
+    assert error.value.code == grpc.StatusCode.ABORTED
+    assert error.value.details == [
+        "OrgPatientMSP peer0:7051: chaincode response 500, submitter pat-0002 is not patient pat-0001"
+    ]
+    assert "submit" not in peer.service.seen
+
+
+def test_a_client_without_a_certificate_the_peer_trusts_is_refused(peer: Peer) -> None:
+    stranger_tls = issue("stranger")
+    endpoint = Endpoint(peer.endpoint.address, peer.endpoint.tls_ca, stranger_tls.certificate_pem, stranger_tls.key_pem)
+    with Gateway(endpoint, peer.client, timeout=5) as gateway, pytest.raises(GatewayError) as error:
+        gateway.contract("patientchannel", "patient_data").evaluate("ListByPid", "pat-0001")
+    assert error.value.code == grpc.StatusCode.UNAVAILABLE
+    assert "evaluate" not in peer.service.seen
