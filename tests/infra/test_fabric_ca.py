@@ -107,6 +107,17 @@ def test_private_keys_belong_to_the_service_user_only(host: Any, ca_host: str) -
         assert (file.user, file.mode) == ("fabric", 0o600), key
 
 
+def public_key(host: Any, path: str) -> str:
+    """The public key of a PEM key file, or of the key a chaincode connection (connection.json, written
+    by the peers' builder) embeds: the peer's TLS client key."""
+    pem = host.run(f"openssl pkey -pubout -in {path}")
+    if pem.rc != 0:
+        embedded = "python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[\"client_key\"])'"
+        pem = host.run(f"{embedded} {path} | openssl pkey -pubout")
+    assert pem.rc == 0, f"{path}: {pem.stderr}"
+    return str(pem.stdout).rstrip("\n") + "\n"  # as openssl prints the roots' public keys
+
+
 def test_no_root_key_on_any_host(host: Any, inventory_host: str, pki_dir: Path) -> None:
     """The roots' private keys stay on the control node: no key on any host has a root's public key."""
     root_public_keys = {
@@ -120,9 +131,7 @@ def test_no_root_key_on_any_host(host: Any, inventory_host: str, pki_dir: Path) 
     }
     pem_key = "-----BEGIN \\(EC \\)\\?PRIVATE KEY-----"
     listing = host.run(f"grep -rlZ -- '{pem_key}' /etc/medledger /var/lib/medledger /opt/medledger /home /root")
-    public_keys = {
-        host.check_output(f"openssl pkey -pubout -in {path}") + "\n" for path in listing.stdout.split("\0") if path
-    }
+    public_keys = {public_key(host, path) for path in listing.stdout.split("\0") if path}
     if inventory_host in ca_hosts():
         assert len(public_keys) > len(authorities(inventory_host)), "the search finds the CAs' own keys"
     assert public_keys.isdisjoint(root_public_keys)
