@@ -50,10 +50,7 @@ func (c *DataUsageContract) SaveDataUsage(ctx contractapi.TransactionContextInte
 
 // QueryByPidAndTid returns, as a JSON array, the usage records of a treatment that involve pid.
 func (c *DataUsageContract) QueryByPidAndTid(ctx contractapi.TransactionContextInterface, pid, tid string) (string, error) {
-	if err := entities.CheckValue("pseudonymId", pid); err != nil {
-		return "", err
-	}
-	if err := entities.CheckValue("treatmentId", tid); err != nil {
+	if err := entities.CheckPidAndTid(pid, tid); err != nil {
 		return "", err
 	}
 	return ledger.Store{Stub: ctx.GetStub(), Kind: usageKind}.List(pid, tid)

@@ -100,6 +100,14 @@ func CheckValue(name string, value any) error {
 	return nil
 }
 
+// CheckPidAndTid checks the arguments of a query by PID and TID.
+func CheckPidAndTid(pid, tid string) error {
+	if err := CheckValue("pseudonymId", pid); err != nil {
+		return err
+	}
+	return CheckValue("treatmentId", tid)
+}
+
 func parse(text, name string, into any) error {
 	if len(text) > document.MaxEntityBytes {
 		return fmt.Errorf("%s is %d bytes; at most %d are accepted", name, len(text), document.MaxEntityBytes)

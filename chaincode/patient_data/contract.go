@@ -45,7 +45,7 @@ func (c *PatientDataContract) SavePatientData(ctx contractapi.TransactionContext
 
 // QueryByPidAndTid returns the record of a patient's treatment.
 func (c *PatientDataContract) QueryByPidAndTid(ctx contractapi.TransactionContextInterface, pid, tid string) (string, error) {
-	if err := checkPidAndTid(pid, tid); err != nil {
+	if err := entities.CheckPidAndTid(pid, tid); err != nil {
 		return "", err
 	}
 	return ledger.Store{Stub: ctx.GetStub(), Kind: recordKind}.Read(pid, tid)
@@ -62,7 +62,7 @@ func (c *PatientDataContract) ListByPid(ctx contractapi.TransactionContextInterf
 // VerifyDigest says whether the record of (pid, tid) has this data digest: data fetched from storage is
 // the data the patient indexed.
 func (c *PatientDataContract) VerifyDigest(ctx contractapi.TransactionContextInterface, pid, tid, digest string) (bool, error) {
-	if err := checkPidAndTid(pid, tid); err != nil {
+	if err := entities.CheckPidAndTid(pid, tid); err != nil {
 		return false, err
 	}
 	if err := entities.CheckValue("sha384Hex", digest); err != nil {
@@ -77,11 +77,4 @@ func (c *PatientDataContract) VerifyDigest(ctx contractapi.TransactionContextInt
 		return false, fmt.Errorf("stored record of PID %s and TID %s is unreadable: %w", pid, tid, err)
 	}
 	return record.DataMessageDigest == digest, nil
-}
-
-func checkPidAndTid(pid, tid string) error {
-	if err := entities.CheckValue("pseudonymId", pid); err != nil {
-		return err
-	}
-	return entities.CheckValue("treatmentId", tid)
 }
