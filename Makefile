@@ -37,6 +37,7 @@ lab-status: venv ## Show the lab's hosts
 
 .PHONY: deploy
 deploy: venv ## Run playbooks/site.yml against the lab
+	$(RUN) medledger-lab check
 	$(PLAYBOOK) playbooks/site.yml
 
 .PHONY: up
@@ -62,6 +63,7 @@ unit: venv ## Unit tests (Python and the chaincode's Go) and playbook checks tha
 
 .PHONY: infra
 infra: venv ## testinfra against the running lab (make up first)
+	$(RUN) medledger-lab check
 	$(RUN) pytest -m lab tests
 
 # The same topology with one variable changed (inventories/raft: medledger_consensus: etcdraft).
@@ -73,15 +75,18 @@ RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra
 infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the ordering tests again
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab $(RAFT_TESTS)
 
 .PHONY: bench
 bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh Raft lab (bench/results/)
 	$(MAKE) up
+	$(RUN) medledger-lab check
 	$(RUN) python bench/ledger.py
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
 

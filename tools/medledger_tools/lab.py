@@ -760,6 +760,25 @@ def cmd_status(inventories: Sequence[Path], root: Path) -> int:
     return 0 if healthy else 1
 
 
+def check_inventories(inventories: Sequence[Path] | None) -> list[Path]:
+    """`check` reads the inventory Ansible will use: --inventory, else $ANSIBLE_INVENTORY, else the paper's."""
+    if inventories:
+        return list(inventories)
+    from_env = [Path(item).resolve() for item in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if item.strip()]
+    return from_env or [REPO_ROOT / DEFAULT_INVENTORY]
+
+
+def cmd_check(inventories: Sequence[Path], root: Path) -> int:
+    """Exit 0 when every inventory host is a running lab container; else refuse (exit 2), one line."""
+    hosts = read_inventory(inventories, root)
+    try:
+        labsafety.assert_lab_up(hosts)
+    except labsafety.LabNotUpError as exc:
+        raise LabRefusal(str(exc)) from exc
+    print(f"lab is up: {len(hosts)} hosts are running lab containers")
+    return 0
+
+
 def _remove_lab_dir(directory: Path) -> None:
     # Only the files this tool makes are deleted, so a wrong path can never wipe a home.
     if not directory.is_dir():
@@ -839,6 +858,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     down.add_argument("--images", action="store_true", help="also remove the medledger-lab-* images")
     commands.add_parser("status", parents=[common], help="container and systemd state per host")
+    commands.add_parser(
+        "check",
+        parents=[common],
+        help="exit 0 if every inventory host is a running lab container, else 2 with one line "
+        "(default inventory: $ANSIBLE_INVENTORY, else inventories/paper)",
+    )
     return parser
 
 
@@ -849,6 +874,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_up(inventories, root)
     if args.command == "status":
         return cmd_status(inventories, root)
+    if args.command == "check":
+        return cmd_check(check_inventories(args.inventories), root)
     return cmd_down(args.images)
 
 

@@ -9,7 +9,9 @@ them leaves the machine through the default route. Every tool that opens a conne
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 LAB_LABEL = "org.medledger.lab"
@@ -17,6 +19,9 @@ LAB_LABEL_FILTER = f"{LAB_LABEL}=true"
 HOST_LABEL = "org.medledger.lab.host"
 LAB_NETWORK = "medledger-lab"
 DOCKER_SOCKET = "/var/run/docker.sock"
+# Another path for the local engine's socket. Tests point it at a path that does not exist, so that
+# the lab is down whatever the machine runs.
+DOCKER_SOCKET_ENV = "MEDLEDGER_DOCKER_SOCKET"
 CONTAINER_PREFIX = "medledger-lab-"
 
 # docker-py ships no type information; the client is duck-typed (tests pass a fake).
@@ -31,6 +36,15 @@ _cache: tuple[DockerClient, float, dict[str, str]] | None = None
 
 class NotLabTargetError(RuntimeError):
     """Raised when an address is neither loopback nor a running lab container."""
+
+
+class LabNotUpError(NotLabTargetError):
+    """Raised when an inventory host's address is not a running lab container: the lab is not up."""
+
+
+def docker_socket() -> str:
+    """The local engine's socket: $MEDLEDGER_DOCKER_SOCKET if set, else /var/run/docker.sock."""
+    return os.environ.get(DOCKER_SOCKET_ENV) or DOCKER_SOCKET
 
 
 def clear_cache() -> None:
@@ -82,7 +96,7 @@ def _default_client() -> DockerClient:
     import docker  # noqa: PLC0415 - only needed when the caller brings no client
 
     # The local engine, whatever DOCKER_HOST says: only its containers are reachable from here.
-    return docker.DockerClient(base_url=f"unix://{DOCKER_SOCKET}")
+    return docker.DockerClient(base_url=f"unix://{docker_socket()}")
 
 
 def lab_addresses(client: DockerClient | None = None, *, refresh: bool = False) -> dict[str, str]:
@@ -131,3 +145,33 @@ def assert_lab_target(address: str, client: DockerClient | None = None) -> None:
         f"refusing to contact {address}: it is neither loopback nor a running container of the "
         f"'{LAB_NETWORK}' lab network"
     )
+
+
+def _normalise(address: str) -> str:
+    try:
+        return str(_parse(address))
+    except NotLabTargetError:
+        return address
+
+
+def assert_lab_up(hosts: Mapping[str, Any], client: DockerClient | None = None) -> None:
+    """Raise LabNotUpError, one line naming the first host at fault and the fix, unless every host's
+    address (inventory hostname -> ansible_host) is a running lab container on the lab network.
+
+    An engine that cannot be asked (not running, socket absent) means the lab is down: a refusal too.
+    """
+    if not hosts:
+        return
+    engine = ""
+    try:
+        running = set(lab_addresses(client, refresh=True).values())
+    except Exception as exc:  # docker-py raises many kinds; any of them means "cannot tell": refuse
+        running = set()
+        engine = f" (no Docker engine answers at {docker_socket()}: {type(exc).__name__})"
+    for host, address in hosts.items():
+        if not address:
+            raise LabNotUpError(f"lab check: {host} has no ansible_host; give it its lab container's address")
+        if _normalise(str(address)) not in running:
+            raise LabNotUpError(
+                f"lab is not up: {host} ({address}) is not a running lab container{engine}; run make lab-up"
+            )
