@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medledger_tools.topology import ca_authorities, from_ansible, host_identities, service_groups
+from medledger_tools.topology import ca_authorities, from_ansible, host_identities, port_sources, service_groups
 
 DOCUMENTATION = r"""
 ---
@@ -37,5 +37,6 @@ class FilterModule:
         return {
             "medledger_ca_authorities": ca_authorities,
             "medledger_host_identities": medledger_host_identities,
+            "medledger_port_sources": port_sources,
             "medledger_service_groups": service_groups,
         }

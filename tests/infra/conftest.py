@@ -130,8 +130,25 @@ def accepted(session: str) -> bool:
     return "Verify return code: 0 (ok)" in session and "alert" not in session
 
 
-def plaintext_answer(address: str, port: int, probe: bytes) -> bytes:
-    """What a TLS-only port answers to a plaintext request: a TLS alert, or nothing."""
+PLAINTEXT_SCRIPT = """
+import socket, sys
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) as plain:
+    plain.sendall(bytes.fromhex(sys.argv[3]))
+    plain.settimeout(5)
+    try:
+        print(plain.recv(64).hex())
+    except (ConnectionResetError, TimeoutError):
+        print("")
+"""
+
+
+def plaintext_answer(address: str, port: int, probe: bytes, source: str | None = None) -> bytes:
+    """What a TLS-only port answers to a plaintext request: a TLS alert, or nothing. Sent from the control
+    node, or from inventory host `source` for ports the firewall opens only to some hosts."""
+    if source is not None:
+        check_target(address)
+        answer = lab_host(source).check_output(f"python3 -c '{PLAINTEXT_SCRIPT}' {address} {port} {probe.hex()}")
+        return bytes.fromhex(str(answer).strip())
     with socket.create_connection((address, port), timeout=5) as plain:
         plain.sendall(probe)
         plain.settimeout(5)
@@ -139,6 +156,26 @@ def plaintext_answer(address: str, port: int, probe: bytes) -> bytes:
             return plain.recv(64)
         except (ConnectionResetError, TimeoutError):
             return b""
+
+
+PROBE_SCRIPT = """
+import errno, socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+    print("open")
+except ConnectionRefusedError:
+    print("closed")
+except OSError as error:
+    print("filtered" if isinstance(error, TimeoutError) or error.errno == errno.EHOSTUNREACH else error)
+"""
+
+
+def probe_from(source: str, address: str, port: int) -> str:
+    """What a TCP connection from inventory host `source` to address:port meets: 'open', 'closed' (refused,
+    so the firewall let it through) or 'filtered' (dropped)."""
+    check_target(address)
+    result = lab_host(source).run(f"python3 -c '{PROBE_SCRIPT}' {address} {port}")
+    return str(result.stdout).strip()
 
 
 def port_closed(address: str, port: int) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import deployed, for_groups, groups_of, role_var
+from .conftest import deployed, for_groups, groups_of, probe_from, role_var
 
 pytestmark = pytest.mark.lab
 
@@ -82,15 +82,46 @@ def probe(address: str, port: int) -> str:
         raise
 
 
+def restricted_ports(inventory_host: str) -> dict[int, list[str]]:
+    """The host's ports that the firewall opens only to the hosts of some groups, with those hosts."""
+    sources = role_var("common", "common_firewall_port_sources", inventory_host)
+    return {
+        int(port): sorted({member for group in groups for member in deployed().members(group)})
+        for port, groups in sources.items()
+        if int(port) in expected_ports(inventory_host)
+    }
+
+
 def test_firewall_drops_other_ports_and_passes_its_own(inventory_host: str, address: str) -> None:
-    ports = expected_ports(inventory_host)
+    ports = [port for port in expected_ports(inventory_host) if port not in restricted_ports(inventory_host)]
     every_group = role_var("common", "common_firewall_group_ports", inventory_host).values()
+    # From the control node, which is none of the hosts a restricted port is open to.
     others = [*sorted({int(port) for group_ports in every_group for port in group_ports} - set(ports)), 9999]
     with ThreadPoolExecutor(max_workers=8) as pool:
         seen = dict(zip(ports + others, pool.map(lambda port: probe(address, port), ports + others), strict=True))
     assert seen[22] == "open"
     assert {port: seen[port] for port in ports if seen[port] == "filtered"} == {}, "these should pass"
     assert {port: seen[port] for port in others if seen[port] != "filtered"} == {}, "these should be dropped"
+
+
+def test_restricted_ports_pass_only_the_hosts_that_need_them(inventory_host: str, address: str) -> None:
+    restricted = restricted_ports(inventory_host)
+    if not restricted:
+        pytest.skip(f"{inventory_host} opens no port to some hosts only")
+    seen: dict[tuple[int, str], str] = {}
+    for port, sources in restricted.items():
+        # A host reaching its own address goes through loopback, which the firewall passes: ask another.
+        allowed = next(source for source in sources if source != inventory_host)
+        seen[port, allowed] = probe_from(allowed, address, port)
+        assert seen[port, allowed] in ("open", "closed"), (port, allowed, seen)
+        # Another inventory host outside the sources when there is one (for 7050 every host runs a peer),
+        # and always the control node, which is none of them.
+        refused = next((other for other in deployed().hosts if other not in sources), None)
+        if refused is not None:
+            seen[port, refused] = probe_from(refused, address, port)
+            assert seen[port, refused] == "filtered", (port, refused, seen)
+        seen[port, "control node"] = probe(address, port)
+        assert seen[port, "control node"] == "filtered", (port, seen)
 
 
 def test_only_expected_ports_listen(host: Any, inventory_host: str) -> None:

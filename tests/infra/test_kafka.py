@@ -79,7 +79,8 @@ def test_listener_speaks_tls_with_client_certificates_only(inventory_host: str, 
     if inventory_host not in brokers():
         pytest.skip(f"{inventory_host} runs no broker")
     port = int(role_var("kafka", "kafka_port", inventory_host))
-    assert plaintext_answer(address, port, API_VERSIONS_REQUEST)[4:8] != CORRELATION_ID
+    # The firewall opens the port to the ordering service's hosts only: ask from the broker's own host.
+    assert plaintext_answer(address, port, API_VERSIONS_REQUEST, source=inventory_host)[4:8] != CORRELATION_ID
     assert port_closed(address, 9092), "no plaintext listener"
     host = lab_host(inventory_host)
     tls = f"/etc/medledger/fabric/kafka{deployed().hostvars[inventory_host]['kafka_broker_id']}/tls"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from medledger_tools.topology import Topology, from_ansible, host_identities, validate
+from medledger_tools.topology import Topology, from_ansible, host_identities, port_sources, validate
 
 Edit = Callable[[dict[str, dict[str, Any]], dict[str, list[str]]], None]
 
@@ -218,6 +218,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "admin-orgorderer",
         "zookeeper1",
         "kafka0",
+        "kafka-zookeeper-client",
         "svc-storage",
     ]
     assert names("vm33") == [
@@ -225,6 +226,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "admin-orggovernment",
         "peergovernment-chaincode",
         "kafka3",
+        "kafka-zookeeper-client",
         "svc-registry",
         "svc-proxy",
     ]
@@ -240,6 +242,24 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     kafka = next(identity for identity in host_identities(paper, "vm33") if identity.name == "kafka3")
     assert (kafka.msp, kafka.tls, kafka.organisation) == (False, True, "OrgOrderer")
     assert kafka.csr_hosts == ("kafka3", "vm33", "172.20.29.33")
+    # One subject towards ZooKeeper for every broker (its ACLs name subjects), each with its host's names.
+    towards_zookeeper = {
+        host: next(identity for identity in host_identities(paper, host) if identity.name == "kafka-zookeeper-client")
+        for host in paper.members("kafka")
+    }
+    assert {(i.organisation, i.msp, i.tls, i.services) for i in towards_zookeeper.values()} == {
+        ("OrgOrderer", False, True, ("kafka",))
+    }
+    assert towards_zookeeper["vm33"].csr_hosts == ("vm33", "172.20.29.33")
+
+
+def test_kafka_and_zookeeper_ports_open_only_to_the_ordering_service(paper: Topology) -> None:
+    sources = {9093: ["orderers", "kafka"], 2281: ["kafka"], 2888: ["zookeeper"], 3888: ["zookeeper"]}
+    on_vm30 = port_sources(sources, [22, 7050, 7051, 9093, 2281, 2888, 3888], paper.groups, paper.hostvars)
+    brokers = ["172.20.29.30", "172.20.29.31", "172.20.29.32", "172.20.29.33"]
+    ensemble = ["172.20.29.30", "172.20.29.31", "172.20.29.32"]
+    assert on_vm30 == {2281: brokers, 2888: ensemble, 3888: ensemble, 9093: brokers}
+    assert port_sources(sources, [22, 7051], paper.groups, paper.hostvars) == {}
 
 
 def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) -> None:

@@ -456,6 +456,28 @@ def service_groups(group_names: Iterable[str], consensus: str) -> list[str]:
     return [group for group in group_names if group not in idle]
 
 
+def port_sources(
+    sources: Mapping[Any, Iterable[str]],
+    host_ports: Iterable[Any],
+    groups: Mapping[str, Iterable[str]],
+    hostvars: Mapping[str, Mapping[str, Any]],
+) -> dict[int, list[str]]:
+    """Of a host's open ports, those restricted to some inventory groups, each with the sorted addresses of
+    those groups' hosts: the firewall lets only these reach the port."""
+    restricted = {int(port): list(names) for port, names in sources.items()}
+    return {
+        port: sorted(
+            {str(hostvars[member]["ansible_host"]) for group in restricted[port] for member in groups.get(group, [])}
+        )
+        for port in sorted({int(port) for port in host_ports})
+        if port in restricted
+    }
+
+
+# The enrolment ID (certificate subject) every Kafka broker presents to ZooKeeper.
+KAFKA_ZOOKEEPER_CLIENT = "kafka-zookeeper-client"
+
+
 def zookeeper_name(hostvars: Mapping[str, Any]) -> str:
     return f"zookeeper{hostvars['zookeeper_id']}"
 
@@ -519,6 +541,12 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
             org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
             name = service_name(values)
             add(name, "client", org, True, hosts=(name, *own_names), msp=False, services=(group,))
+    if kafka_ordering and host in topology.members("kafka"):
+        # ZooKeeper's ACLs name the client's certificate subject, and every broker must be able to change
+        # every broker's znodes: the brokers share one subject towards ZooKeeper, each with its own key and
+        # its own host names (Kafka's guide for ZooKeeper over mutual TLS).
+        org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
+        add(KAFKA_ZOOKEEPER_CLIENT, "client", org, True, hosts=own_names, msp=False, services=("kafka",))
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
