@@ -5,11 +5,16 @@ import (
 	"log"
 
 	"medledger/chaincode/internal/ccserver"
+	"medledger/chaincode/internal/submitter"
 )
 
 func main() {
 	ccserver.PrintVersionIfAsked()
-	if err := ccserver.Serve(&DataUsageContract{}); err != nil {
+	organisations, err := submitter.OrganisationsFromEnvironment()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := ccserver.Serve(&DataUsageContract{Organisations: organisations}); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -3,19 +3,18 @@ package main
 
 import (
 	"log"
-	"os"
-	"strings"
 
 	"medledger/chaincode/internal/ccserver"
+	"medledger/chaincode/internal/submitter"
 )
 
 func main() {
 	ccserver.PrintVersionIfAsked()
-	patientMSPs := strings.FieldsFunc(os.Getenv("MEDLEDGER_PATIENT_MSP_IDS"), func(r rune) bool { return r == ',' })
-	if len(patientMSPs) == 0 {
-		log.Fatal("MEDLEDGER_PATIENT_MSP_IDS is not set: name the MSP IDs whose members are patients")
+	organisations, err := submitter.OrganisationsFromEnvironment()
+	if err != nil {
+		log.Fatal(err)
 	}
-	if err := ccserver.Serve(&PatientDataContract{PatientMSPs: patientMSPs}); err != nil {
+	if err := ccserver.Serve(&PatientDataContract{Organisations: organisations}); err != nil {
 		log.Fatal(err)
 	}
 }

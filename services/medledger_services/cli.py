@@ -5,6 +5,9 @@
   medledger usage put --treatment T-1 --sender PID --receiver PID --digest HEX
   medledger usage get PID TID | usage list PID
 
+list prints one page, {"records": [...], "bookmark": "...", "fetched": n}, and, when there are more,
+the option for the next (--bookmark B) on stderr; list --all prints every record, a JSON array.
+
 Exit status: 0 done, 1 refused by the ledger (the peers' reasons on stderr), 2 bad input or configuration.
 """
 
@@ -21,6 +24,7 @@ from . import client_config, entities
 from .entities import DataUsageEntity, EntityError, PatientDataEntity
 from .gateway import CommitError, Contract, Gateway, GatewayError
 from .identity import IdentityError
+from .listing import MAX_PAGE_SIZE, PageError, check_page_size, list_by_pid, list_page
 
 CONFIG_ENV = "MEDLEDGER_CLIENT_CONFIG"
 
@@ -54,6 +58,23 @@ def usage_put(contract: Contract, args: argparse.Namespace) -> str:
 def index_verify(contract: Contract, args: argparse.Namespace) -> str:
     digest = entities.data_digest(Path(args.data).read_bytes())
     return contract.evaluate("VerifyDigest", args.pid, args.tid, digest).decode()
+
+
+def list_records(contract: Contract, args: argparse.Namespace) -> str:
+    """One page of the PID's records (the next bookmark also on stderr), or with --all every record."""
+    if args.all:
+        return json.dumps(list(list_by_pid(contract, args.pid, args.page_size, args.bookmark)))
+    page = list_page(contract, args.pid, args.page_size, args.bookmark)
+    if not page.last:
+        print(f"medledger: more records: --bookmark {page.bookmark}", file=sys.stderr)
+    return page.to_json()
+
+
+def page_size(text: str) -> int:
+    try:
+        return check_page_size(int(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -94,9 +115,14 @@ def parser() -> argparse.ArgumentParser:
         get.set_defaults(
             action=lambda contract, args: contract.evaluate("QueryByPidAndTid", args.pid, args.tid).decode()
         )
-        listing = commands.add_parser("list", help="every record of a PID")
+        listing = commands.add_parser("list", help="a PID's records, a page at a time")
         listing.add_argument("pid")
-        listing.set_defaults(action=lambda contract, args: contract.evaluate("ListByPid", args.pid).decode())
+        listing.add_argument(
+            "--page-size", type=page_size, default=MAX_PAGE_SIZE, help=f"records per page, 1..{MAX_PAGE_SIZE}"
+        )
+        listing.add_argument("--bookmark", default="", help="start at the page after the one that gave this bookmark")
+        listing.add_argument("--all", action="store_true", help="every record, following the bookmarks (JSON array)")
+        listing.set_defaults(action=list_records)
     return top
 
 
@@ -114,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except (client_config.ConfigError, IdentityError, EntityError, OSError) as error:
         print(f"medledger: {error}", file=sys.stderr)
         return 2
-    except (GatewayError, CommitError) as error:
+    except (GatewayError, CommitError, PageError) as error:
         print(f"medledger: refused: {error}", file=sys.stderr)
         return 1
     return 0

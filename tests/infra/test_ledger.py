@@ -1,11 +1,13 @@
 """The ledger end to end (the paper's Algorithm 1 and the two channels' chaincode), through peers' Gateways
-with identities the CAs enrolled: writes by the right identity only, reads by channel members only."""
+with identities the CAs enrolled: writes by the right identity only, reads by channel members only and,
+within a channel, by role (patient, hospital staff, government, sender and receiver); lists page by page."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import secrets
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,10 +16,12 @@ import pytest
 
 from medledger_services import entities
 from medledger_services.entities import DataUsageEntity, PatientDataEntity
-from medledger_services.gateway import Contract, Gateway, GatewayError
+from medledger_services.gateway import Committed, Contract, Gateway, GatewayError
+from medledger_services.listing import list_by_pid, list_page, pages
 from medledger_tools.lab_clients import Ledger, LedgerClient
 
 from .conftest import ansible_run, deployed, lab_host
+from .ordering import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -35,11 +39,17 @@ def contract(gateway: Gateway, channel: str) -> Contract:
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LedgerClient]:
     folder = tmp_path_factory.mktemp("clients")
+    patient = LEDGER.new_client("OrgPatient", folder, "pat")
     return {
-        "patient": LEDGER.new_client("OrgPatient", folder, "pat"),
+        "patient": patient,
         "other_patient": LEDGER.new_client("OrgPatient", folder, "pat"),
+        "staff": LEDGER.new_client("OrgPatient", folder, "staff", {"medledger.role": "staff"}),
+        "auditor": LEDGER.new_client("OrgGovernment", folder, "gov"),
         "proxy": LEDGER.new_client("OrgGovernment", folder, "test-proxy", {"medledger.proxy": "true"}),
+        "hospital_proxy": LEDGER.new_client("OrgPatient", folder, "svc", {"medledger.proxy": "true"}),
         "researcher": LEDGER.new_client("OrgThirdParty", folder, "cqu"),
+        # OrgGovernment's CA enrols anyone it is asked to: here, under the patient's PID.
+        "impostor": LEDGER.new_client("OrgGovernment", folder, "", enrolment_id=patient.identity.enrolment_id),
     }
 
 
@@ -54,7 +64,49 @@ def signed_record(client: LedgerClient, treatment: str, data: bytes = b"cipherte
 
 
 def records_of(records: Contract, pid: str) -> list[dict[str, Any]]:
-    return list(json.loads(records.evaluate("ListByPid", pid)))
+    """Every record of the PID, page after page."""
+    return list(list_by_pid(records, pid))
+
+
+def save_all(client: LedgerClient, records: Contract, treatments: list[str]) -> list[Committed]:
+    """The patient's records, the first alone (a PID's first record binds it to its hospital, so first
+    writes of a new PID would conflict on that binding), the others concurrently."""
+    first = records.submit("SavePatientData", signed_record(client, treatments[0]).to_json())
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        rest = pool.map(
+            lambda tid: records.submit("SavePatientData", signed_record(client, tid).to_json()), treatments[1:]
+        )
+        return [first, *rest]
+
+
+def usage_record(sender: LedgerClient, receiver: LedgerClient, treatment: str) -> DataUsageEntity:
+    return DataUsageEntity(
+        treatment_id=treatment,
+        sender_pseudonym_id=sender.identity.enrolment_id,
+        receiver_pseudonym_id=receiver.identity.enrolment_id,
+        timestamp=entities.now_ms(),
+        data_message_digest=entities.data_digest(b"ciphertext"),
+    )
+
+
+def government_peer(channel: str) -> str:
+    return next(h for h in channel_peers(channel) if deployed().peer_organisation(h) == "OrgGovernment")
+
+
+def peer_height(peer: str, channel: str) -> int:
+    result = lab_host(peer).run(f"medledger-peer-admin height {channel}")
+    return int(result.stdout) if result.rc == 0 else -1
+
+
+def wait_until_every_peer_has(channel: str, block: int) -> None:
+    """A commit is reported by the peer that was asked; the others commit the block when gossip or the
+    orderer delivers it. Reading every peer is only meaningful once each holds the block."""
+    found = wait_until(
+        lambda: {peer: peer_height(peer, channel) for peer in channel_peers(channel)},
+        lambda heights: min(heights.values()) > block,
+        seconds=60,
+    )
+    assert min(found.values()) > block, f"peers below block {block} of {channel} after 60 s: {found}"
 
 
 def test_chaincode_servers_listen_on_loopback_beside_each_channel_peer() -> None:
@@ -80,6 +132,7 @@ def test_a_patient_saves_a_signed_record_and_every_patient_channel_peer_returns_
     record = signed_record(clients["patient"], "T-1")
     committed = patient_records.submit("SavePatientData", record.to_json())
     assert committed.block > 0
+    wait_until_every_peer_has(PATIENT_CHANNEL, committed.block)
     pid = record.patient_pseudonym_id
     for host in channel_peers(PATIENT_CHANNEL):
         with clients["patient"].gateway(host) as gateway:
@@ -96,7 +149,7 @@ def test_a_third_party_cannot_read_the_patient_channel(
         clients["researcher"].gateway(channel_peers(PATIENT_CHANNEL)[0]) as gateway,
         pytest.raises(GatewayError) as refused,
     ):
-        contract(gateway, PATIENT_CHANNEL).evaluate("ListByPid", pid)
+        list_page(contract(gateway, PATIENT_CHANNEL), pid)
     assert pid not in str(refused.value)
     assert "access denied" in str(refused.value).lower() or "permission" in str(refused.value).lower(), refused.value
 
@@ -125,44 +178,129 @@ def test_twenty_concurrent_writes_for_one_patient_all_commit(
     clients: dict[str, LedgerClient], patient_records: Contract
 ) -> None:
     pid = clients["patient"].identity.enrolment_id
-    treatments = [f"C-{n:02d}" for n in range(20)]
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        committed = list(
-            pool.map(
-                lambda tid: patient_records.submit("SavePatientData", signed_record(clients["patient"], tid).to_json()),
-                treatments,
-            )
-        )
-    assert len(committed) == 20
+    treatments = [f"C-{n:02d}" for n in range(21)]
+    committed = save_all(clients["patient"], patient_records, treatments)  # the first alone, then twenty
+    assert len(committed) == 21
     stored = {record["treatmentId"] for record in records_of(patient_records, pid)}
     assert set(treatments) <= stored
 
 
+def test_a_list_of_more_than_one_page_is_complete_through_its_bookmark(
+    clients: dict[str, LedgerClient], patient_records: Contract
+) -> None:
+    pid = clients["patient"].identity.enrolment_id
+    if len(list_page(patient_records, pid, 5).records) < 5:
+        save_all(clients["patient"], patient_records, [f"P-{n}" for n in range(5)])
+    everything = list_page(patient_records, pid, 100)
+    assert 5 <= everything.fetched < 100 and everything.last, (everything.fetched, everything.bookmark)
+    paged = list(pages(patient_records, pid, 2))
+    assert len(paged) == (everything.fetched + 1) // 2
+    assert all(page.fetched == 2 and page.bookmark for page in paged[:-1])
+    assert paged[-1].last
+    assert [record for page in paged for record in page.records] == everything.records
+
+
+def test_a_patient_cannot_read_another_patients_records_and_their_hospitals_staff_and_the_government_can(
+    clients: dict[str, LedgerClient], patient_records: Contract
+) -> None:
+    record = signed_record(clients["patient"], "R-1")
+    patient_records.submit("SavePatientData", record.to_json())
+    pid, peer = record.patient_pseudonym_id, channel_peers(PATIENT_CHANNEL)[0]  # the peer that reported the commit
+    with clients["other_patient"].gateway(peer) as gateway:
+        other = contract(gateway, PATIENT_CHANNEL)
+        refusal = re.escape(f"submitter {clients['other_patient'].name} of OrgPatientMSP may not read patient {pid}'s")
+        with pytest.raises(GatewayError, match=refusal):
+            list_page(other, pid)
+        with pytest.raises(GatewayError, match=refusal):
+            other.evaluate("QueryByPidAndTid", pid, "R-1")
+    for reader in ("staff", "auditor"):
+        with clients[reader].gateway(peer) as gateway:
+            records = contract(gateway, PATIENT_CHANNEL)
+            stored = records.evaluate("QueryByPidAndTid", pid, "R-1")
+            assert PatientDataEntity.from_wire(json.loads(stored)) == record, reader
+            assert record.to_wire() in records_of(records, pid), reader
+            assert records.evaluate("VerifyDigest", pid, "R-1", record.data_message_digest) == b"true", reader
+
+
+def test_another_organisations_certificate_with_a_patients_pid_cannot_write_their_records(
+    clients: dict[str, LedgerClient], patient_records: Contract
+) -> None:
+    impostor = clients["impostor"]
+    pid = clients["patient"].identity.enrolment_id
+    assert impostor.identity.enrolment_id == pid
+    with (
+        impostor.gateway(channel_peers(PATIENT_CHANNEL)[0]) as gateway,
+        pytest.raises(GatewayError, match=re.escape(f"submitter {pid} of OrgGovernmentMSP is not a patient")),
+    ):
+        contract(gateway, PATIENT_CHANNEL).submit("SavePatientData", signed_record(impostor, "G-1").to_json())
+    with pytest.raises(GatewayError, match=re.escape(f"no patientdata record for {pid}, G-1")):
+        patient_records.evaluate("QueryByPidAndTid", pid, "G-1")
+
+
+def test_a_backdated_record_is_refused(clients: dict[str, LedgerClient], patient_records: Contract) -> None:
+    pid = clients["patient"].identity.enrolment_id
+    ten_minutes_ago = entities.now_ms() - 10 * 60 * 1000
+    backdated = dataclasses.replace(signed_record(clients["patient"], "B-1"), timestamp=ten_minutes_ago)
+    with pytest.raises(GatewayError, match=r"before the transaction's .*: records are accepted within ±5m0s of it"):
+        patient_records.submit("SavePatientData", backdated.to_json())
+    with pytest.raises(GatewayError, match=re.escape(f"no patientdata record for {pid}, B-1")):
+        patient_records.evaluate("QueryByPidAndTid", pid, "B-1")
+
+
 def test_a_usage_record_is_visible_from_all_seven_peers(clients: dict[str, LedgerClient]) -> None:
-    usage = DataUsageEntity(
-        treatment_id="T-1",
-        sender_pseudonym_id=clients["patient"].identity.enrolment_id,
-        receiver_pseudonym_id=clients["researcher"].identity.enrolment_id,
-        timestamp=int(time.time() * 1000),
-        data_message_digest=entities.data_digest(b"ciphertext"),
-    )
+    usage = usage_record(clients["patient"], clients["researcher"], "T-1")
     with (
         clients["patient"].gateway(channel_peers(USAGE_CHANNEL)[0]) as gateway,
         pytest.raises(GatewayError, match="is not the sharing proxy"),
     ):
         contract(gateway, USAGE_CHANNEL).submit("SaveDataUsage", usage.to_json())
-    government_peer = next(
-        h for h in channel_peers(USAGE_CHANNEL) if deployed().peer_organisation(h) == "OrgGovernment"
-    )
-    with clients["proxy"].gateway(government_peer) as gateway:
-        contract(gateway, USAGE_CHANNEL).submit("SaveDataUsage", usage.to_json())
-    member = {"OrgPatient": "patient", "OrgGovernment": "proxy", "OrgThirdParty": "researcher"}
+    with clients["proxy"].gateway(government_peer(USAGE_CHANNEL)) as gateway:
+        committed = contract(gateway, USAGE_CHANNEL).submit("SaveDataUsage", usage.to_json())
+    wait_until_every_peer_has(USAGE_CHANNEL, committed.block)
+    # Readers of the receiver's records: hospital staff, the government, the receiver themselves.
+    member = {"OrgPatient": "staff", "OrgGovernment": "auditor", "OrgThirdParty": "researcher"}
     assert len(channel_peers(USAGE_CHANNEL)) == 7
     for host in channel_peers(USAGE_CHANNEL):
         client = clients[member[deployed().peer_organisation(host)]]
         with client.gateway(host) as gateway:
-            found = json.loads(contract(gateway, USAGE_CHANNEL).evaluate("ListByPid", usage.receiver_pseudonym_id))
-        assert [DataUsageEntity.from_wire(record) for record in found] == [usage], host
+            found = list_by_pid(contract(gateway, USAGE_CHANNEL), usage.receiver_pseudonym_id)
+            shares = [DataUsageEntity.from_wire(record) for record in found if record["treatmentId"] == "T-1"]
+        assert shares == [usage], host
+
+
+def test_a_second_share_of_one_record_is_a_second_record_that_only_its_parties_and_supervisors_read(
+    clients: dict[str, LedgerClient],
+) -> None:
+    usage = usage_record(clients["patient"], clients["researcher"], "S-1")
+    peer = government_peer(USAGE_CHANNEL)
+    with clients["proxy"].gateway(peer) as gateway:
+        shares = contract(gateway, USAGE_CHANNEL)
+        first = shares.submit("SaveDataUsage", usage.to_json())
+        second = shares.submit("SaveDataUsage", usage.to_json())
+    assert first.transaction_id != second.transaction_id
+    for reader, pid in (("patient", usage.sender_pseudonym_id), ("auditor", usage.receiver_pseudonym_id)):
+        with clients[reader].gateway(peer) as gateway:
+            found = json.loads(contract(gateway, USAGE_CHANNEL).evaluate("QueryByPidAndTid", pid, "S-1"))
+        assert [DataUsageEntity.from_wire(record) for record in found] == [usage, usage], reader
+    with (
+        clients["other_patient"].gateway(peer) as gateway,
+        pytest.raises(GatewayError, match=re.escape(f"may not read the usage records of {usage.sender_pseudonym_id}")),
+    ):
+        list_page(contract(gateway, USAGE_CHANNEL), usage.sender_pseudonym_id)
+
+
+def test_a_hospital_identity_with_the_proxy_attribute_cannot_write_usage_records(
+    clients: dict[str, LedgerClient],
+) -> None:
+    fake_proxy = clients["hospital_proxy"]
+    usage = usage_record(clients["patient"], clients["researcher"], "H-1")
+    with fake_proxy.gateway(channel_peers(USAGE_CHANNEL)[0]) as gateway:
+        refusal = re.escape(f"submitter {fake_proxy.name} of OrgPatientMSP is not the sharing proxy: the proxy belongs")
+        with pytest.raises(GatewayError, match=refusal):
+            contract(gateway, USAGE_CHANNEL).submit("SaveDataUsage", usage.to_json())
+    with clients["auditor"].gateway(government_peer(USAGE_CHANNEL)) as gateway:
+        found = contract(gateway, USAGE_CHANNEL).evaluate("QueryByPidAndTid", usage.sender_pseudonym_id, "H-1")
+    assert json.loads(found) == []
 
 
 def committed_definition(channel: str) -> dict[str, Any]:

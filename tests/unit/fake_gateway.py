@@ -3,7 +3,7 @@ real peers). It records what it was sent and answers as a peer would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
-from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
+from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
@@ -39,11 +39,22 @@ def prepared_transaction(result: bytes) -> common_pb2.Envelope:
     return common_pb2.Envelope(payload=payload.SerializeToString())
 
 
+def invocation_args(signed: proposal_pb2.SignedProposal) -> list[bytes]:
+    """The function and arguments a signed proposal invokes."""
+    payload = proposal_pb2.ChaincodeProposalPayload.FromString(
+        proposal_pb2.Proposal.FromString(signed.proposal_bytes).payload
+    )
+    return list(chaincode_pb2.ChaincodeInvocationSpec.FromString(payload.input).chaincode_spec.input.args)
+
+
 @dataclass
 class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
     validation_code: int = transaction_pb2.VALID
     refuse_with: str = ""
     seen: dict[str, Any] = field(default_factory=dict)
+    # What a query returns, from its function and arguments; b"[]" when unset.
+    answer: Callable[[list[bytes]], bytes] | None = None
+    evaluated: list[list[bytes]] = field(default_factory=list)
 
     def _refuse(self, context: grpc.ServicerContext) -> None:
         detail = any_pb2.Any()
@@ -57,7 +68,10 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         self.seen["evaluate"] = request
         if self.refuse_with:
             self._refuse(context)
-        return gateway_pb2.EvaluateResponse(result=proposal_response_pb2.Response(status=200, payload=b"[]"))
+        args = invocation_args(request.proposed_transaction)
+        self.evaluated.append(args)
+        result = self.answer(args) if self.answer else b"[]"
+        return gateway_pb2.EvaluateResponse(result=proposal_response_pb2.Response(status=200, payload=result))
 
     def Endorse(
         self, request: gateway_pb2.EndorseRequest, context: grpc.ServicerContext

@@ -1,21 +1,23 @@
-"""`medledger index put` builds, signs and submits the paper's record (against the in-process fake Gateway)."""
+"""`medledger` builds, signs and submits the paper's record and lists records page by page (against the
+in-process fake Gateway)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from fabric_protos.peer import chaincode_pb2, proposal_pb2
 
 from medledger_services import cli, entities
 from medledger_services.entities import PatientDataEntity
+from medledger_services.listing import Page
 
 from .certificates import issue
-from .fake_gateway import Peer
+from .fake_gateway import Peer, invocation_args
 from .test_identity_and_proposal import msp_folder
 
 
@@ -42,11 +44,7 @@ def client_config(tmp_path: Path, peer: Peer) -> Path:
 
 
 def submitted_args(peer: Peer) -> list[bytes]:
-    signed = peer.service.seen["endorse"].proposed_transaction
-    payload = proposal_pb2.ChaincodeProposalPayload.FromString(
-        proposal_pb2.Proposal.FromString(signed.proposal_bytes).payload
-    )
-    return list(chaincode_pb2.ChaincodeInvocationSpec.FromString(payload.input).chaincode_spec.input.args)
+    return invocation_args(peer.service.seen["endorse"].proposed_transaction)
 
 
 def test_index_put_records_the_datas_digest_signed_by_the_patient(
@@ -106,3 +104,73 @@ def test_a_missing_setting_is_named(tmp_path: Path, capsys: pytest.CaptureFixtur
     (tmp_path / "client.json").write_text(json.dumps({"peer": "127.0.0.1:7051"}))
     assert cli.main(["--config", str(tmp_path / "client.json"), "index", "list", "pat-0001"]) == 2
     assert "missing tls_ca, tls_cert, tls_key, msp_dir, msp_id, index, usage" in capsys.readouterr().err
+
+
+def usage_record(n: int) -> dict[str, object]:
+    return {"treatmentId": f"T-{n}", "senderPseudonymId": "pat-0001", "receiverPseudonymId": "cqu-0001"}
+
+
+def paged_answers(records: int, page_size: int) -> Callable[[list[bytes]], bytes]:
+    """ListByPid as the chaincode answers: bookmarks name the next record (here, its number)."""
+
+    def answer(args: list[bytes]) -> bytes:
+        assert args[0] == b"ListByPid" and int(args[2]) == page_size, args
+        start = int(args[3] or b"0")
+        end = min(start + page_size, records)
+        bookmark = str(end) if end < records else ""
+        return Page([usage_record(n) for n in range(start, end)], bookmark, end - start).to_json().encode()
+
+    return answer
+
+
+@pytest.mark.parametrize("records", ["index", "usage"])
+def test_list_prints_one_page_and_names_the_next_bookmark(
+    records: str, tmp_path: Path, peer: Peer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    peer.service.answer = paged_answers(records=5, page_size=2)
+    config = str(client_config(tmp_path, peer))
+
+    assert cli.main(["--config", config, records, "list", "pat-0001", "--page-size", "2"]) == 0
+    first = capsys.readouterr()
+    assert cli.main(["--config", config, records, "list", "pat-0001", "--page-size", "2", "--bookmark", "4"]) == 0
+    last = capsys.readouterr()
+
+    assert peer.service.evaluated == [[b"ListByPid", b"pat-0001", b"2", b""], [b"ListByPid", b"pat-0001", b"2", b"4"]]
+    assert Page.from_json(first.out) == Page([usage_record(0), usage_record(1)], "2", 2)
+    assert "more records: --bookmark 2" in first.err
+    assert Page.from_json(last.out) == Page([usage_record(4)], "", 1)
+    assert "more records" not in last.err
+
+
+@pytest.mark.parametrize("records", ["index", "usage"])
+def test_list_all_follows_the_bookmarks_to_the_last_page(
+    records: str, tmp_path: Path, peer: Peer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    peer.service.answer = paged_answers(records=7, page_size=3)
+    config = str(client_config(tmp_path, peer))
+    assert cli.main(["--config", config, records, "list", "pat-0001", "--page-size", "3", "--all"]) == 0
+    assert json.loads(capsys.readouterr().out) == [usage_record(n) for n in range(7)]
+    assert [args[3] for args in peer.service.evaluated] == [b"", b"3", b"6"]
+
+
+def test_list_asks_for_pages_of_a_hundred_by_default(tmp_path: Path, peer: Peer) -> None:
+    peer.service.answer = paged_answers(records=1, page_size=100)
+    assert cli.main(["--config", str(client_config(tmp_path, peer)), "index", "list", "pat-0001"]) == 0
+    assert peer.service.evaluated == [[b"ListByPid", b"pat-0001", b"100", b""]]
+
+
+@pytest.mark.parametrize("size", ["0", "101", "ten"])
+def test_a_page_size_outside_1_to_100_is_bad_input(
+    size: str, tmp_path: Path, peer: Peer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--config", str(client_config(tmp_path, peer)), "index", "list", "pat-0001", "--page-size", size])
+    assert exited.value.code == 2
+    assert "--page-size" in capsys.readouterr().err
+    assert peer.service.evaluated == []
+
+
+def test_an_answer_that_is_not_a_page_exits_1(tmp_path: Path, peer: Peer, capsys: pytest.CaptureFixture[str]) -> None:
+    peer.service.answer = lambda _args: b"[]"  # what ListByPid returned before it had pages
+    assert cli.main(["--config", str(client_config(tmp_path, peer)), "usage", "list", "pat-0001"]) == 1
+    assert "a list query answered with no page: []" in capsys.readouterr().err

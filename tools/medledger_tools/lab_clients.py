@@ -104,14 +104,22 @@ class Ledger:
         return self._tls_root
 
     def new_client(
-        self, organisation: str, folder: Path, prefix: str, attributes: dict[str, str] | None = None
+        self,
+        organisation: str,
+        folder: Path,
+        prefix: str,
+        attributes: dict[str, str] | None = None,
+        *,
+        enrolment_id: str | None = None,
     ) -> LedgerClient:
-        """Register a fresh client of the organisation at its CA and TLS CA, then enrol both from here."""
+        """Register a fresh client of the organisation at its CA and TLS CA, then enrol both from here. Its
+        enrolment ID is `prefix-<random>`, or exactly `enrolment_id` (e.g. another organisation's PID, to
+        show that a CA's word on a name is not enough); an ID either CA already knows fails to enrol."""
         host = self.ca_host(organisation)
         server = self.topology.organisations[organisation]["ca"]
         ca_address = str(self.topology.hostvars[host]["ansible_host"])
         check_target(ca_address)
-        name, secret = f"{prefix}-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+        name, secret = enrolment_id or f"{prefix}-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
         organisation_ca, tls_ca = f"ca-{organisation.lower()}", f"tlsca-{server}"
         for ca_name, attrs in ((organisation_ca, attributes or {}), (tls_ca, {})):
             arguments = {
@@ -129,11 +137,12 @@ class Ledger:
             if registered.returncode != 0:
                 raise RuntimeError(f"registering {name} at {ca_name}: {registered.stdout[-1000:]}")
         address = f"{ca_address}:{CA_PORT}"
-        enrolment.enrol(address, organisation_ca, name, secret, self.tls_root()).write_msp(folder / name / "msp")
+        home = folder / organisation / name  # one enrolment ID may be enrolled by two organisations' CAs
+        enrolment.enrol(address, organisation_ca, name, secret, self.tls_root()).write_msp(home / "msp")
         tls = enrolment.enrol(address, tls_ca, name, secret, self.tls_root(), tls_profile=True)
-        tls.write_tls(folder / name / "tls")
+        tls.write_tls(home / "tls")
         msp_id = str(self.topology.organisations[organisation]["msp_id"])
-        return LedgerClient(self, name, from_msp_folder(folder / name / "msp", msp_id), folder / name / "tls")
+        return LedgerClient(self, name, from_msp_folder(home / "msp", msp_id), home / "tls")
 
 
 @dataclass(frozen=True)
