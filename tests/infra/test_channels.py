@@ -1,6 +1,7 @@
 """The two channels: every peer on exactly its channels at one height, every channel's peers found through
-discovery (gossip and anchor peers), and the Patient Channel closed to third parties at the orderers and at
-its peers, both to their admins and to their peers."""
+discovery (gossip and anchor peers), the Patient Channel closed to third parties at the orderers and at
+its peers, both to their admins and to their peers, and no peer joining a channel that is not the
+inventory's (medledger-peer-admin check-genesis)."""
 
 from __future__ import annotations
 
@@ -89,12 +90,20 @@ def peer_admin(peer: str, *args: str) -> str:
     return str(lab_host(peer).check_output("medledger-peer-admin " + " ".join(args))).strip()
 
 
+def channel_file(peer: str, name: str) -> str:
+    """A file of the peer host's channel folder: genesis blocks and the expected configurations."""
+    return f"{role_var('fabric_peer', 'fabric_peer_config_dir', peer)}/channels/{name}"
+
+
+def joined_channels(peer: str) -> list[str]:
+    listing = peer_admin(peer, "channel", "list")
+    return sorted(line.strip() for line in listing.split("joined:", 1)[1].splitlines() if line.strip())
+
+
 def test_each_peer_is_on_exactly_its_channels(inventory_host: str) -> None:
     if inventory_host not in peers():
         pytest.skip(f"{inventory_host} runs no peer")
-    listing = peer_admin(inventory_host, "channel", "list")
-    joined = sorted(line.strip() for line in listing.split("joined:", 1)[1].splitlines() if line.strip())
-    assert joined == sorted(deployed().peer_channels(inventory_host))
+    assert joined_channels(inventory_host) == sorted(deployed().peer_channels(inventory_host))
 
 
 @pytest.mark.parametrize("channel", sorted(deployed().channels))
@@ -145,3 +154,90 @@ def test_discovery_finds_every_peer_of_the_channel(channel: str) -> None:
 
     found = wait_until(discovered, lambda endpoints: endpoints == members, seconds=90)
     assert found == members
+
+
+def test_each_peers_channels_are_the_inventorys(inventory_host: str) -> None:
+    """The genesis blocks the peers joined from pass the check, and so does each channel's configuration
+    now: join on a peer that has joined checks the current configuration and changes nothing."""
+    if inventory_host not in peers():
+        pytest.skip(f"{inventory_host} runs no peer")
+    for channel in deployed().peer_channels(inventory_host):
+        block = channel_file(inventory_host, f"{channel}.block")
+        assert peer_admin(inventory_host, "check-genesis", channel, block) == "matches the inventory"
+        assert peer_admin(inventory_host, "join", channel, block) == "joined already"
+
+
+# A block 0 as a third party's admin gets it by creating a channel first with itself as a member: with Kafka,
+# the ordering service builds it from the consortium (every peer organisation) and the creator's choice of
+# members; here, the block 0 of a channel that has a third party as a member (the Data Usage Channel: all
+# three peer organisations, our policies) under another channel's name, re-encoded by configtxlator on the
+# peer host. Only its members differ from the Patient Channel's.
+REWRITE_CHANNEL = """
+import json, sys
+block = json.load(open(sys.argv[1]))
+block["data"]["data"][0]["payload"]["header"]["channel_header"]["channel_id"] = sys.argv[2]
+json.dump(block, open(sys.argv[3], "w"))
+"""
+RENAME_SPEC = """
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec["channel"] = sys.argv[2]
+json.dump(spec, open(sys.argv[3], "w"))
+"""
+
+
+def rogue_block(peer: str, work: str, source_channel: str, channel: str) -> str:
+    """`source_channel`'s genesis block, from the peer host's channel folder, renamed `channel`, in `work`."""
+    configtxlator = f"{FABRIC}/bin/configtxlator"
+    decoded, renamed, target = (f"{work}/{channel}.{kind}" for kind in ("source.json", "json", "block"))
+    host = lab_host(peer)
+    source = channel_file(peer, f"{source_channel}.block")
+    host.check_output(f"{configtxlator} proto_decode --type common.Block --input {source} --output {decoded}")
+    host.check_output(f"python3 -c {shlex.quote(REWRITE_CHANNEL)} {decoded} {channel} {renamed}")
+    host.check_output(f"{configtxlator} proto_encode --type common.Block --input {renamed} --output {target}")
+    return target
+
+
+def test_a_hospital_peer_refuses_a_channel_with_a_third_party_member() -> None:
+    """Refused with one line naming the third party, before the peer is asked: its channels do not change."""
+    members = deployed().channels[PATIENT_CHANNEL]
+    # A channel with a third party among its members, and a hospital's peer on it: its block 0 is the rogue one.
+    source, third_party = next(
+        (channel, org)
+        for channel, organisations in sorted(deployed().channels.items())
+        for org in organisations
+        if org not in members and deployed().organisations[org]["kind"] == "thirdparty"
+    )
+    hospital = next(
+        peer for peer in channel_peers(source) if deployed().organisations[organisation(peer)]["kind"] == "hospital"
+    )
+    ours = ", ".join(sorted(msp_id(org) for org in members))
+    naming = f"{msp_id(third_party)} is a member, the inventory's members are {ours}"
+    rogue_channel = "roguechannel"
+    host = lab_host(hospital)
+    before = joined_channels(hospital)
+    assert rogue_channel not in before
+    work = str(host.check_output("mktemp -d /tmp/medledger-rogue-channel.XXXXXX")).strip()
+    try:
+        # check-genesis: the Patient Channel as the third party would have created it, against the expected
+        # configuration the role wrote (the default SPEC).
+        block = rogue_block(hospital, work, source, PATIENT_CHANNEL)
+        refused = host.run(f"medledger-peer-admin check-genesis {PATIENT_CHANNEL} {block}")
+        assert refused.rc != 0, refused.stdout
+        reason = refused.stderr.strip()
+        assert "\n" not in reason, reason
+        assert reason == f"{PATIENT_CHANNEL}: block 0 ({block}) does not match the inventory: {naming}"
+
+        # join: a channel this peer has not joined, expected to have the Patient Channel's members.
+        spec = f"{work}/{rogue_channel}.expected.json"
+        expected = channel_file(hospital, f"{PATIENT_CHANNEL}.expected.json")
+        host.check_output(f"python3 -c {shlex.quote(RENAME_SPEC)} {expected} {rogue_channel} {spec}")
+        block = rogue_block(hospital, work, source, rogue_channel)
+        refused = host.run(f"medledger-peer-admin join {rogue_channel} {block} {spec}")
+        assert refused.rc != 0, refused.stdout
+        reason = refused.stderr.strip()
+        assert "\n" not in reason, reason
+        assert reason == f"{rogue_channel}: not joined: block 0 ({block}) does not match the inventory: {naming}"
+        assert joined_channels(hospital) == before
+    finally:
+        host.run(f"rm -rf {shlex.quote(work)}")

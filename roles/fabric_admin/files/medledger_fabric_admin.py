@@ -16,10 +16,19 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
   medledger-peer-admin ARGS...                 the peer CLI against this peer, e.g. `channel list`
   medledger-peer-admin height CHANNEL          the channel's block height at this peer
   medledger-peer-admin genesis CHANNEL FILE    as above, from the ordering service
-  medledger-peer-admin create-channel CHANNEL TX FILE
+  medledger-peer-admin create-channel CHANNEL TX FILE [SPEC]
       create the channel from its creation transaction (Kafka ordering), writing its genesis block; says
-      "exists" and writes the block fetched from the ordering service if the channel exists already
-  medledger-peer-admin join CHANNEL BLOCK      join this peer to the channel, unless it has joined
+      "exists" and writes the block fetched from the ordering service if the channel exists already.
+      Either way the block is written only if check-genesis passes
+  medledger-peer-admin check-genesis CHANNEL BLOCK [SPEC]
+      exit non-zero, with one line naming each difference, unless the genesis block is the channel the
+      inventory describes: members (MSP IDs), their MSPs' certificates (cacerts, intermediatecerts,
+      admincerts, tlscacerts, tlsintermediatecerts of this host's MSP folders), the members' and the
+      Application policies, the consensus type and the orderer organisations. SPEC defaults to
+      <channel_dir>/CHANNEL.expected.json, which the fabric_peer role writes from the inventory
+  medledger-peer-admin join CHANNEL BLOCK [SPEC]
+      join this peer to the channel, only if check-genesis passes; if the peer has joined already, check
+      the channel's current configuration (fetched from the ordering service) the same way instead
   medledger-peer-admin anchors CHANNEL HOST:PORT...
       set the organisation's anchor peers on the channel, unless they are set so already
   medledger-peer-admin chaincode-install PACKAGE PACKAGE_ID
@@ -34,13 +43,16 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +76,207 @@ def rewritten(duration: str) -> str:
 
 class CommandFailed(Exception):
     """A Fabric CLI failed; the message is its own."""
+
+
+# What a channel's configuration must be (check-genesis, join, create-channel). The expected spec is the
+# channel's profile as the orderers' configtx.yaml template renders it from the inventory, which the
+# fabric_peer role writes beside the genesis block (<channel>.expected.json):
+#   {"channel": ..., "consensus": "kafka" | "etcdraft",
+#    "application": {"organisations": [ORG, ...], "policies": {NAME: {"Type": ..., "Rule": ...}}},
+#    "orderer": {"organisations": [ORG, ...]}}
+# with ORG as configtx.yaml has it: {"ID": MSP ID, "MSPDir": folder on this host, "Policies": {...}};
+# load_spec adds each MSP folder's certificates as ORG["msp"], which is what the comparison reads.
+CONFIG_HEADER = 1  # common.HeaderType CONFIG
+# MSP folder -> field of the channel's MSP value (configtxgen reads the same folders).
+MSP_FOLDERS = {
+    "cacerts": "root_certs",
+    "intermediatecerts": "intermediate_certs",
+    "admincerts": "admins",
+    "tlscacerts": "tls_root_certs",
+    "tlsintermediatecerts": "tls_intermediate_certs",
+}
+CERTIFICATE_KINDS = {
+    "root_certs": "root certificate",
+    "intermediate_certs": "intermediate certificate",
+    "admins": "admin certificate",
+    "tls_root_certs": "TLS root certificate",
+    "tls_intermediate_certs": "TLS intermediate certificate",
+}
+POLICY_TYPES = {1: "Signature", 2: "MSP", 3: "ImplicitMeta", 4: "ImplicitOrderer"}
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.DOTALL)
+
+
+class NotTheInventorys(CommandFailed):
+    """A channel configuration that is not the one the inventory describes."""
+
+
+def load_spec(path: str) -> dict[str, Any]:
+    """The expected spec, with the certificates of each organisation's MSP folder on this host."""
+    try:
+        spec = dict(json.loads(Path(path).read_text()))
+    except FileNotFoundError:
+        raise CommandFailed(f"no expected channel configuration at {path}; the fabric_peer role writes it") from None
+    for group in ("application", "orderer"):
+        for org in spec[group]["organisations"] or []:
+            folder = Path(org["MSPDir"])
+            if not folder.is_dir():
+                raise CommandFailed(f"{org['ID']}: no MSP folder at {folder}; the fabric_msp role writes it")
+            org["msp"] = {
+                field: [
+                    certificate.read_text()
+                    for certificate in sorted((folder / name).glob("*"))
+                    if certificate.is_file()
+                ]
+                for name, field in MSP_FOLDERS.items()
+            }
+    return spec
+
+
+def certificates(pems: list[str]) -> dict[str, bytes]:
+    """Each certificate of the PEM texts, by its SHA-256 fingerprint (DER)."""
+    found = {}
+    for pem in pems:
+        for body in PEM_CERTIFICATE.findall(pem):
+            der = base64.b64decode("".join(body.split()))
+            found[hashlib.sha256(der).hexdigest()] = der
+    return found
+
+
+def fingerprints(digests: Iterable[str]) -> str:
+    return ", ".join(f"SHA-256 {digest[:16]}" for digest in sorted(digests))
+
+
+def principal_text(identity: dict[str, Any]) -> str:
+    principal = identity.get("principal", {})
+    if identity.get("principal_classification", "ROLE") == "ROLE":
+        return f"'{principal.get('msp_identifier', '')}.{str(principal.get('role', 'MEMBER')).lower()}'"
+    return f"{identity.get('principal_classification')}({json.dumps(principal, sort_keys=True)})"
+
+
+def rule_text(rule: dict[str, Any], identities: list[dict[str, Any]]) -> str:
+    """A signature policy's rule in configtx.yaml's notation: OR(...), AND(...) or OutOf(n, ...)."""
+    if "signed_by" in rule:
+        index = int(rule["signed_by"])
+        return principal_text(identities[index]) if index < len(identities) else f"signed_by({index})"
+    n_out_of = rule.get("n_out_of", {})
+    needed, rules = int(n_out_of.get("n", 0)), n_out_of.get("rules", [])
+    inner = ", ".join(rule_text(sub, identities) for sub in rules)
+    if needed == 1:
+        return f"OR({inner})"
+    if needed == len(rules):
+        return f"AND({inner})"
+    return f"OutOf({needed}, {inner})"
+
+
+def policy_text(policy: dict[str, Any]) -> str:
+    """A decoded policy as configtx.yaml writes it: "Signature OR('A.admin')", "ImplicitMeta ANY Readers"."""
+    kind, value = int(policy.get("type", 0)), policy.get("value") or {}
+    name = POLICY_TYPES.get(kind, f"type {kind}")
+    if kind == 1:
+        return f"{name} {rule_text(value.get('rule', {}), value.get('identities', []))}"
+    if kind == 3:
+        return f"{name} {value.get('rule', 'ANY')} {value.get('sub_policy', '')}"
+    return f"{name} {json.dumps(value, sort_keys=True)}"
+
+
+def expected_policy_text(policy: dict[str, Any]) -> str:
+    rule = " ".join(str(policy["Rule"]).split()) if policy["Type"] == "ImplicitMeta" else str(policy["Rule"])
+    if policy["Type"] == "Signature":
+        rule = re.sub(r"\s+", "", rule).replace('"', "'").replace(",", ", ")
+    return f"{policy['Type']} {rule}"
+
+
+def policy_differences(where: str, found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    differences = []
+    for name in sorted(set(found) | set(expected)):
+        if name not in expected:
+            differences.append(f"{where} has policy {name}, which the inventory's has not")
+        elif name not in found:
+            differences.append(f"{where} lacks the inventory's policy {name} ({expected_policy_text(expected[name])})")
+        else:
+            actual, wanted = policy_text(found[name].get("policy", {})), expected_policy_text(expected[name])
+            if actual != wanted:
+                differences.append(f"{where} policy {name} is {actual}, the inventory's is {wanted}")
+    return differences
+
+
+def msp_differences(msp_id: str, group: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    value = group.get("values", {}).get("MSP", {}).get("value", {})
+    config = value.get("config") or {}
+    if int(value.get("type", 0)) != 0:
+        return [f"{msp_id}'s MSP is not an X.509 MSP (type {value.get('type')})"]
+    differences = []
+    for field, kind in CERTIFICATE_KINDS.items():
+        found = certificates([base64.b64decode(entry).decode() for entry in config.get(field) or []])
+        wanted = certificates(expected["msp"][field])
+        extra, missing = fingerprints(set(found) - set(wanted)), fingerprints(set(wanted) - set(found))
+        if extra and missing:
+            differences.append(f"{msp_id}'s MSP has {kind} {extra} instead of ours, {missing}")
+        elif extra:
+            differences.append(f"{msp_id}'s MSP has {kind} {extra} besides ours")
+        elif missing:
+            differences.append(f"{msp_id}'s MSP lacks our {kind} {missing}")
+    return differences
+
+
+def organisation_differences(
+    nouns: tuple[str, str], groups: dict[str, Any], expected: list[dict[str, Any]] | None
+) -> list[str]:
+    """The organisations of a group (Application or Orderer), by MSP ID: members, MSPs and policies."""
+    wanted = {str(org["ID"]): org for org in expected or []}
+    found = {}
+    differences = []
+    for name, group in groups.items():
+        msp = group.get("values", {}).get("MSP", {}).get("value", {}).get("config") or {}
+        found[str(msp.get("name") or name)] = group
+    one, many = nouns
+    members = ", ".join(sorted(wanted)) or "none"
+    for msp_id in sorted(set(found) - set(wanted)):
+        differences.append(f"{msp_id} is {one}, the inventory's {many} are {members}")
+    for msp_id in sorted(set(wanted) - set(found)):
+        differences.append(f"{msp_id} is not {one}, the inventory's {many} are {members}")
+    for msp_id in sorted(set(found) & set(wanted)):
+        differences += msp_differences(msp_id, found[msp_id], wanted[msp_id])
+        differences += policy_differences(msp_id, found[msp_id].get("policies", {}), wanted[msp_id]["Policies"])
+    return differences
+
+
+def config_differences(channel: str, block: dict[str, Any], spec: dict[str, Any], genesis: bool) -> list[str]:
+    """How a decoded configuration block (configtxlator proto_decode --type common.Block) differs from the
+    expected spec (load_spec): the channel, the Application group's organisations, their MSPs' certificates
+    and their policies, the Application policies, the consensus type and the orderer organisations. Empty
+    when it matches. `genesis`: the block must be block 0."""
+    payload = block["data"]["data"][0]["payload"]
+    header = payload["header"]["channel_header"]
+    if int(header.get("type", 0)) != CONFIG_HEADER:
+        return ["it is no configuration block"]
+    differences = []
+    if header.get("channel_id") != channel:
+        differences.append(f"it is a block of channel {header.get('channel_id')!r}")
+    if genesis and int(block["header"].get("number") or 0) != 0:
+        differences.append(f"it is block {block['header']['number']}, not block 0")
+    groups = payload["data"]["config"]["channel_group"].get("groups", {})
+    application, orderer = groups.get("Application", {}), groups.get("Orderer", {})
+    differences += organisation_differences(
+        ("a member", "members"), application.get("groups", {}), spec["application"]["organisations"]
+    )
+    differences += policy_differences("Application", application.get("policies", {}), spec["application"]["policies"])
+    consensus = orderer.get("values", {}).get("ConsensusType", {}).get("value", {}).get("type")
+    if consensus != spec["consensus"]:
+        differences.append(f"consensus is {consensus}, the inventory's is {spec['consensus']}")
+    orderer_nouns = ("an orderer organisation", "orderer organisations")
+    differences += organisation_differences(orderer_nouns, orderer.get("groups", {}), spec["orderer"]["organisations"])
+    return differences
+
+
+def check_config(channel: str, block: dict[str, Any], spec: dict[str, Any], what: str, genesis: bool) -> None:
+    """Raise NotTheInventorys, with every difference on one line, unless the block matches the spec."""
+    try:
+        differences = config_differences(channel, block, spec, genesis)
+    except (KeyError, IndexError, TypeError, ValueError) as unreadable:
+        differences = [f"it cannot be read as a channel configuration ({type(unreadable).__name__}: {unreadable})"]
+    if differences:
+        raise NotTheInventorys(f"{channel}: {what} does not match the inventory: {'; '.join(differences)}")
 
 
 class Admin:
@@ -105,15 +318,18 @@ class Admin:
     def genesis(self, channel: str, target: str) -> None:
         self.run("peer", "channel", "fetch", "0", target, "-c", channel, *self.orderer_flags())
 
+    def config_block(self, channel: str, folder: Path) -> dict[str, Any]:
+        """The channel's newest configuration block, decoded, from the ordering service."""
+        fetched = folder / "config.block"
+        self.run("peer", "channel", "fetch", "config", str(fetched), "-c", channel, *self.orderer_flags())
+        return dict(json.loads(self.decode("common.Block", fetched)))
+
     def update_config(self, channel: str, change: Callable[[dict[str, Any]], bool]) -> bool:
         """Fetch the channel's configuration, let `change` edit it, and submit the difference signed by
         this admin. False, and nothing submitted, when `change` finds nothing to do."""
         with tempfile.TemporaryDirectory() as work:
             folder = Path(work)
-            fetched = str(folder / "block.pb")
-            self.run("peer", "channel", "fetch", "config", fetched, "-c", channel, *self.orderer_flags())
-            block = json.loads(self.decode("common.Block", folder / "block.pb"))
-            config = block["data"]["data"][0]["payload"]["data"]["config"]
+            config = self.config_block(channel, folder)["data"]["data"][0]["payload"]["data"]["config"]
             (folder / "old.json").write_text(json.dumps(config))
             if not change(config):
                 return False
@@ -200,30 +416,46 @@ class PeerAdmin(Admin):
         info = self.run("peer", "channel", "getinfo", "-c", channel)
         return int(json.loads(info[info.index("{") :])["height"])
 
-    def create_channel(self, channel: str, transaction: str, target: str) -> str:
-        try:
-            self.genesis(channel, target)
-            return "exists"
-        except CommandFailed as missing:
-            if "NOT_FOUND" not in str(missing):
-                raise
-        self.run(
-            "peer",
-            "channel",
-            "create",
-            "-c",
-            channel,
-            "-f",
-            transaction,
-            "--outputBlock",
-            target,
-            *self.orderer_flags(),
-        )
-        return "created"
+    def spec_path(self, channel: str, spec: str | None) -> str:
+        """The expected configuration given, else the one the fabric_peer role wrote for the channel."""
+        return spec or f"{self.settings['channel_dir']}/{channel}.expected.json"
 
-    def join(self, channel: str, block: str) -> str:
+    def check_genesis(self, channel: str, block: str, spec: str | None = None, what: str | None = None) -> str:
+        """Refuse (NotTheInventorys) a genesis block that is not the inventory's channel."""
+        decoded = json.loads(self.decode("common.Block", Path(block)))
+        check_config(channel, decoded, load_spec(self.spec_path(channel, spec)), what or f"block 0 ({block})", True)
+        return "matches the inventory"
+
+    def create_channel(self, channel: str, transaction: str, target: str, spec: str | None = None) -> str:
+        """Create the channel, or fetch its genesis block when it exists; the block is written to `target`
+        only when it is the inventory's channel (else a channel someone else created is kept nowhere)."""
+        with tempfile.TemporaryDirectory() as work:
+            block = str(Path(work) / "genesis.block")
+            try:
+                self.genesis(channel, block)
+                outcome = "exists"
+            except CommandFailed as missing:
+                if "NOT_FOUND" not in str(missing):
+                    raise
+                create = ["channel", "create", "-c", channel, "-f", transaction, "--outputBlock", block]
+                self.run("peer", *create, *self.orderer_flags())
+                outcome = "created"
+            self.check_genesis(channel, block, spec, what=f"block 0 from the ordering service (channel {outcome})")
+            Path(target).write_bytes(Path(block).read_bytes())
+        return outcome
+
+    def join(self, channel: str, block: str, spec: str | None = None) -> str:
+        """Join from the genesis block once it is found to be the inventory's channel. A peer that has joined
+        is not asked again; the channel's current configuration is checked instead."""
+        expected = load_spec(self.spec_path(channel, spec))
         if channel in self.joined():
+            with tempfile.TemporaryDirectory() as work:
+                current = self.config_block(channel, Path(work))
+            number = current["header"].get("number") or 0
+            check_config(channel, current, expected, f"the current configuration (block {number})", genesis=False)
             return "joined already"
+        decoded = json.loads(self.decode("common.Block", Path(block)))
+        check_config(channel, decoded, expected, f"not joined: block 0 ({block})", genesis=True)
         self.run("peer", "channel", "join", "-b", block)
         return "joined"
 
@@ -342,10 +574,12 @@ def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one 
         case ["genesis", channel, target]:
             admin.genesis(channel, target)
             return target
-        case ["create-channel", channel, transaction, target]:
-            return admin.create_channel(channel, transaction, target)
-        case ["join", channel, block]:
-            return admin.join(channel, block)
+        case ["create-channel", channel, transaction, target, *spec] if len(spec) <= 1:
+            return admin.create_channel(channel, transaction, target, *spec)
+        case ["check-genesis", channel, block, *spec] if len(spec) <= 1:
+            return admin.check_genesis(channel, block, *spec)
+        case ["join", channel, block, *spec] if len(spec) <= 1:
+            return admin.join(channel, block, *spec)
         case ["anchors", channel, *endpoints] if endpoints:
             return admin.anchors(channel, endpoints)
         case ["chaincode-install", package, package_id]:
