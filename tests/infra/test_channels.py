@@ -1,19 +1,22 @@
 """The two channels: every peer on exactly its channels at one height, every channel's peers found through
 discovery (gossip and anchor peers), the Patient Channel closed to third parties at the orderers and at
-its peers, both to their admins and to their peers, and no peer joining a channel that is not the
+its peers, both to their admins and to their peers, its blocks closed to a member's clients (which use the
+chaincode only) but not to the member's admin and peer, and no peer joining a channel that is not the
 inventory's (medledger-peer-admin check-genesis)."""
 
 from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from medledger_tools.lab_clients import Ledger
 from medledger_tools.topology import admin_name
 
-from .conftest import deployed, lab_host, role_var
+from .conftest import deployed, lab_host, role_var, run_module
 from .ordering import orderers, wait_until
 
 pytestmark = pytest.mark.lab
@@ -53,13 +56,19 @@ def identity_of(host: str, kind: str) -> str:
     return admin_name(organisation(host)) if kind == "admin" else str(deployed().hostvars[host]["fabric_peer_name"])
 
 
+def identity_folder(identity: str) -> str:
+    """An identity's folder on a host, holding msp/ and tls/: one the roles enrolled (a name), or a path."""
+    return identity if identity.startswith("/") else f"{IDENTITIES}/{identity}"
+
+
 def fabric_cli(host: str, identity: str, command: str, peer: str | None = None) -> Any:
-    """A Fabric CLI on `host` as `identity` (its MSP and TLS folders there), towards `peer` if given."""
-    tls = f"{IDENTITIES}/{identity}/tls"
+    """A Fabric CLI on `host` as `identity` (its MSP and TLS folders there, see identity_folder), an identity
+    of the host's organisation, towards `peer` if given."""
+    tls = f"{identity_folder(identity)}/tls"
     env = {
         "FABRIC_CFG_PATH": f"{FABRIC}/config",
         "CORE_PEER_LOCALMSPID": msp_id(organisation(host)),
-        "CORE_PEER_MSPCONFIGPATH": f"{IDENTITIES}/{identity}/msp",
+        "CORE_PEER_MSPCONFIGPATH": f"{identity_folder(identity)}/msp",
         "CORE_PEER_TLS_ENABLED": "true",
         "CORE_PEER_TLS_CLIENTAUTHREQUIRED": "true",
         "CORE_PEER_TLS_CLIENTCERT_FILE": f"{tls}/server.crt",
@@ -78,7 +87,7 @@ def fetch_patient_channel_block(host: str, identity: str, source: str) -> Any:
     if source == "peer":
         return fabric_cli(host, identity, fetch, peer=channel_peers(PATIENT_CHANNEL)[0])
     orderer_org = next(name for name, spec in deployed().organisations.items() if spec["kind"] == "orderer")
-    tls = f"{IDENTITIES}/{identity}/tls"
+    tls = f"{identity_folder(identity)}/tls"
     flags = (
         f"-o {endpoint(orderers()[0], 'fabric_orderer', 'fabric_orderer_port')} --tls --cafile {tls_ca(orderer_org)} "
         f"--clientauth --certfile {tls}/server.crt --keyfile {tls}/server.key"
@@ -133,6 +142,50 @@ def test_the_government_gets_patient_channel_blocks(kind: str, source: str) -> N
     government = next(peer for peer in peers() if deployed().organisations[organisation(peer)]["kind"] == "government")
     served = fetch_patient_channel_block(government, identity_of(government, kind), source)
     assert served.rc == 0, served.stderr
+
+
+@pytest.fixture(scope="module")
+def patients_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A patient's client: an identity of the Patient Channel's hospital organisation, registered and
+    enrolled by the test as the ledger tests' clients are (lab_clients), set up for the peer CLI on one of
+    that organisation's Patient Channel peer hosts: the organisation's verifying MSP (with its NodeOUs) plus
+    the client's certificate and key, and the client's TLS folder, in a private temporary folder that is
+    removed afterwards. (host, identity folder there)."""
+    members = deployed().channels[PATIENT_CHANNEL]
+    hospital = next(org for org in members if deployed().organisations[org]["kind"] == "hospital")
+    host = next(peer for peer in channel_peers(PATIENT_CHANNEL) if organisation(peer) == hospital)
+    client = Ledger(deployed()).new_client(hospital, tmp_path_factory.mktemp("clients"), "pat")
+    machine = lab_host(host)
+    work = str(machine.check_output("mktemp -d /tmp/medledger-client.XXXXXX")).strip()  # 0700, root's
+    try:
+        enrolled, identity = f"{work}/enrolled", f"{work}/{client.name}"
+        copy = {"src": f"{client.folder}/", "dest": f"{enrolled}/", "mode": "preserve", "directory_mode": "0700"}
+        copied = run_module(host, "ansible.builtin.copy", copy)
+        assert copied.returncode == 0, copied.stdout[-2000:]
+        machine.check_output(
+            f"mkdir -m 0700 {identity} && cp -r {IDENTITIES}/orgs/{hospital}/msp {identity}/msp && "
+            f"cp -r {enrolled}/msp/signcerts {enrolled}/msp/keystore {identity}/msp/ && "
+            f"cp -r {enrolled}/tls {identity}/tls"
+        )
+        yield host, identity
+    finally:
+        machine.run(f"rm -rf {shlex.quote(work)}")
+
+
+@pytest.mark.parametrize("source", ["orderer", "peer"])
+def test_a_patients_client_gets_no_patient_channel_blocks_and_its_organisations_admin_and_peer_do(
+    patients_client: tuple[str, str], source: str
+) -> None:
+    """Clients use the chaincode only (evaluate, submit, commit status: test_ledger.py), so the chaincode's
+    check of who reads what cannot be bypassed by reading blocks: an orderer and a peer refuse them to the
+    patient's client (FORBIDDEN: not a Reader), and serve them, asked the same way from the same host, to
+    the client's organisation's admin and peer."""
+    host, client = patients_client
+    refused = fetch_patient_channel_block(host, client, source)
+    assert refused.rc != 0 and "FORBIDDEN" in refused.stderr, (host, refused.rc, refused.stderr)
+    for kind in ("admin", "peer"):
+        served = fetch_patient_channel_block(host, identity_of(host, kind), source)
+        assert served.rc == 0, (host, kind, served.stderr)
 
 
 @pytest.mark.parametrize("channel", sorted(deployed().channels))

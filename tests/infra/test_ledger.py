@@ -1,6 +1,7 @@
 """The ledger end to end (the paper's Algorithm 1 and the two channels' chaincode), through peers' Gateways
 with identities the CAs enrolled: writes by the right identity only, reads by channel members only and,
-within a channel, by role (patient, hospital staff, government, sender and receiver); lists page by page."""
+within a channel, by role (patient, hospital staff, government, sender and receiver), and by clients through
+the chaincode only (no blocks, events or system chaincode queries); lists page by page."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import re
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
+import grpc
 import pytest
+from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 
 from medledger_services import entities
 from medledger_services.entities import DataUsageEntity, PatientDataEntity
@@ -152,6 +155,56 @@ def test_a_third_party_cannot_read_the_patient_channel(
         list_page(contract(gateway, PATIENT_CHANNEL), pid)
     assert pid not in str(refused.value)
     assert "access denied" in str(refused.value).lower() or "permission" in str(refused.value).lower(), refused.value
+
+
+def chaincode_events_refusal(client: LedgerClient, peer: str, channel: str) -> grpc.Call:
+    """The Gateway's answer to the client asking for the chaincode's events (ChaincodeEvents, which our
+    client library does not offer): the call's status once the stream fails."""
+    address, chain = LEDGER.peer_endpoint(peer)
+    tls = client.tls_folder
+    credentials = grpc.ssl_channel_credentials(
+        chain, (tls / "server.key").read_bytes(), (tls / "server.crt").read_bytes()
+    )
+    request = gateway_pb2.ChaincodeEventsRequest(
+        channel_id=channel, chaincode_id=LEDGER.chaincode_on(channel), identity=client.identity.serialized()
+    ).SerializeToString()
+    signed = gateway_pb2.SignedChaincodeEventsRequest(request=request, signature=client.identity.sign(request))
+    with grpc.secure_channel(address, credentials) as connection:
+        stream = gateway_pb2_grpc.GatewayStub(connection).ChaincodeEvents(signed, timeout=15)
+        with pytest.raises(grpc.RpcError) as refused:
+            next(iter(stream))
+    return cast(grpc.Call, refused.value)
+
+
+def test_a_members_client_reads_the_ledger_only_through_the_chaincode(
+    clients: dict[str, LedgerClient], patient_records: Contract
+) -> None:
+    """The channels' ACLs: the patient's client evaluates, submits and learns commit status (the tests
+    above and below), but its peer refuses it the system chaincodes' blocks, transactions and configuration,
+    the lifecycle's chaincode definitions and the Gateway's event stream, wherever the chaincode's check of
+    who reads what could be bypassed. Blocks from the deliver services: test_channels.py."""
+    patient, peer = clients["patient"], channel_peers(PATIENT_CHANNEL)[0]
+    assert records_of(patient_records, patient.identity.enrolment_id), "the chaincode answers the patient"
+    # System chaincode calls as the peer CLI makes them (qscc and cscc: the channel first; _lifecycle: one
+    # serialised argument message, here empty).
+    queries: list[tuple[str, str, tuple[str | bytes, ...]]] = [
+        ("qscc", "GetChainInfo", (PATIENT_CHANNEL,)),
+        ("qscc", "GetBlockByNumber", (PATIENT_CHANNEL, "1")),
+        ("qscc", "GetTransactionByID", (PATIENT_CHANNEL, "0" * 64)),
+        ("cscc", "GetConfigBlock", (PATIENT_CHANNEL,)),
+        ("_lifecycle", "QueryChaincodeDefinitions", (b"",)),
+    ]
+    with patient.gateway(peer) as gateway:
+        for chaincode, function, args in queries:
+            reason = (
+                "Failed to authorize invocation due to failed ACL check"
+                if chaincode == "_lifecycle"
+                else f"access denied for [{function}][{PATIENT_CHANNEL}]"
+            )
+            with pytest.raises(GatewayError, match=re.escape(reason)):
+                gateway.contract(PATIENT_CHANNEL, chaincode).evaluate(function, *args)
+    refused = chaincode_events_refusal(patient, peer, PATIENT_CHANNEL)
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED, (refused.code(), refused.details())
 
 
 def test_bad_records_are_refused_by_the_network_and_write_nothing(

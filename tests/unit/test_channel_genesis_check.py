@@ -237,6 +237,15 @@ def test_the_role_writes_the_inventorys_channel(network: Network) -> None:
         "Writers",
     ]
     assert spec["application"]["organisations"][0]["MSPDir"] == f"{network.folder}/orgs/OrgPatient/msp"
+    # Which policy each peer resource needs: clients propose and ask for commit status, blocks and events
+    # are for the members' admins and peers (test_channel_acls evaluates them).
+    acls = spec["application"]["acls"]
+    assert acls["event/Block"] == acls["qscc/GetBlockByNumber"] == "/Channel/Application/Readers"
+    assert acls["peer/Propose"] == acls["gateway/CommitStatus"] == "/Channel/Application/Writers"
+    patient = spec["application"]["organisations"][0]["Policies"]
+    assert patient["Readers"]["Rule"] == "OR('OrgPatientMSP.admin', 'OrgPatientMSP.peer')"
+    orderer = spec["orderer"]["organisations"][0]["Policies"]
+    assert orderer["Readers"]["Rule"] == "OR('OrgOrdererMSP.admin', 'OrgOrdererMSP.orderer')"
     raft = json.loads(network.spec_file("etcdraft", "datausagechannel").read_text())
     assert raft["consensus"] == "etcdraft" and len(raft["application"]["organisations"]) == 3
 
@@ -323,6 +332,62 @@ def test_a_changed_member_policy_is_refused(admin: ModuleType, network: Network)
         ": OrgPatientMSP policy Endorsement is Signature OR('OrgPatientMSP.member'), "
         "the inventory's is Signature OR('OrgPatientMSP.peer')"
     ), message
+
+
+def test_a_member_whose_clients_read_blocks_is_refused(admin: ModuleType, network: Network) -> None:
+    def clients_read(profile: dict[str, Any], configtx: dict[str, Any]) -> None:
+        org(configtx, "OrgPatientMSP")["Policies"]["Readers"]["Rule"] = (
+            "OR('OrgPatientMSP.admin', 'OrgPatientMSP.peer', 'OrgPatientMSP.client')"
+        )
+
+    message = refusal(admin, network, network.block("kafka", "patientchannel", clients_read))
+    assert message.endswith(
+        ": OrgPatientMSP policy Readers is Signature OR('OrgPatientMSP.admin', 'OrgPatientMSP.peer', "
+        "'OrgPatientMSP.client'), the inventory's is Signature OR('OrgPatientMSP.admin', 'OrgPatientMSP.peer')"
+    ), message
+
+
+def test_changed_acls_are_refused(admin: ModuleType, network: Network) -> None:
+    """E.g. a channel a third party created first, where clients get blocks from the peers."""
+
+    def clients_get_blocks(profile: dict[str, Any], configtx: dict[str, Any]) -> None:
+        acls = profile["Application"]["ACLs"]
+        acls["event/Block"] = "/Channel/Application/Writers"
+        acls["custom/Resource"] = "Writers"
+        del acls["qscc/GetBlockByNumber"]
+
+    message = refusal(
+        admin,
+        network,
+        network.block("etcdraft", "datausagechannel", clients_get_blocks),
+        "etcdraft",
+        "datausagechannel",
+    )
+    assert message.endswith(
+        ": Application has ACL custom/Resource (/Channel/Application/Writers), which the inventory's has not; "
+        "Application ACL event/Block is /Channel/Application/Writers, the inventory's is /Channel/Application/Readers; "
+        "Application lacks the inventory's ACL qscc/GetBlockByNumber (/Channel/Application/Readers)"
+    ), message
+
+
+def test_a_block_without_acls_is_refused(admin: ModuleType, network: Network) -> None:
+    def fabric_defaults(profile: dict[str, Any], configtx: dict[str, Any]) -> None:
+        del profile["Application"]["ACLs"]
+
+    message = refusal(admin, network, network.block("kafka", "patientchannel", fabric_defaults))
+    assert "Application lacks the inventory's ACL event/Block (/Channel/Application/Readers)" in message, message
+    assert "Application lacks the inventory's ACL peer/Propose (/Channel/Application/Writers)" in message, message
+
+
+def test_an_acl_naming_an_application_policy_relatively_is_the_same(admin: ModuleType, network: Network) -> None:
+    """Fabric reads a reference without a leading slash as an Application policy (common/channelconfig/acls.go)."""
+
+    def relative(profile: dict[str, Any], configtx: dict[str, Any]) -> None:
+        profile["Application"]["ACLs"]["event/Block"] = "Readers"
+
+    block = decoded(network.block("kafka", "patientchannel", relative))
+    spec = admin.load_spec(str(network.spec_file("kafka", "patientchannel")))
+    assert admin.config_differences("patientchannel", block, spec, True) == []
 
 
 def test_a_foreign_root_certificate_is_refused(admin: ModuleType, network: Network) -> None:

@@ -24,7 +24,8 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
       exit non-zero, with one line naming each difference, unless the genesis block is the channel the
       inventory describes: members (MSP IDs), their MSPs' certificates (cacerts, intermediatecerts,
       admincerts, tlscacerts, tlsintermediatecerts of this host's MSP folders), the members' and the
-      Application policies, the consensus type and the orderer organisations. SPEC defaults to
+      Application policies, the Application ACLs (which policy each peer resource needs), the consensus
+      type and the orderer organisations. SPEC defaults to
       <channel_dir>/CHANNEL.expected.json, which the fabric_peer role writes from the inventory
   medledger-peer-admin join CHANNEL BLOCK [SPEC]
       join this peer to the channel, only if check-genesis passes; if the peer has joined already, check
@@ -82,7 +83,8 @@ class CommandFailed(Exception):
 # channel's profile as the orderers' configtx.yaml template renders it from the inventory, which the
 # fabric_peer role writes beside the genesis block (<channel>.expected.json):
 #   {"channel": ..., "consensus": "kafka" | "etcdraft",
-#    "application": {"organisations": [ORG, ...], "policies": {NAME: {"Type": ..., "Rule": ...}}},
+#    "application": {"organisations": [ORG, ...], "policies": {NAME: {"Type": ..., "Rule": ...}},
+#                    "acls": {RESOURCE: POLICY REFERENCE, e.g. "event/Block": "/Channel/Application/Readers"}},
 #    "orderer": {"organisations": [ORG, ...]}}
 # with ORG as configtx.yaml has it: {"ID": MSP ID, "MSPDir": folder on this host, "Policies": {...}};
 # load_spec adds each MSP folder's certificates as ORG["msp"], which is what the comparison reads.
@@ -103,6 +105,8 @@ CERTIFICATE_KINDS = {
     "tls_intermediate_certs": "TLS intermediate certificate",
 }
 POLICY_TYPES = {1: "Signature", 2: "MSP", 3: "ImplicitMeta", 4: "ImplicitOrderer"}
+# A relative ACL policy reference names an Application policy (Fabric's common/channelconfig/acls.go).
+APPLICATION_POLICY_PATH = "/Channel/Application/"
 PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.DOTALL)
 
 
@@ -200,6 +204,32 @@ def policy_differences(where: str, found: dict[str, Any], expected: dict[str, An
     return differences
 
 
+def absolute_policy_ref(reference: str) -> str:
+    return reference if reference.startswith("/") else APPLICATION_POLICY_PATH + reference
+
+
+def acl_differences(application: dict[str, Any], expected: dict[str, str]) -> list[str]:
+    """How the Application group's ACLs (resource -> policy reference) differ from the expected ones. An
+    empty reference counts as none: Fabric then applies its default for the resource."""
+    acls = application.get("values", {}).get("ACLs", {}).get("value", {}).get("acls") or {}
+    found = {
+        str(resource): absolute_policy_ref(str(acl.get("policy_ref")))
+        for resource, acl in acls.items()
+        if (acl or {}).get("policy_ref")
+    }
+    wanted = {str(resource): absolute_policy_ref(str(reference)) for resource, reference in expected.items()}
+    differences = []
+    for resource in sorted(set(found) | set(wanted)):
+        if resource not in wanted:
+            differences.append(f"Application has ACL {resource} ({found[resource]}), which the inventory's has not")
+        elif resource not in found:
+            differences.append(f"Application lacks the inventory's ACL {resource} ({wanted[resource]})")
+        elif found[resource] != wanted[resource]:
+            actual, ours = found[resource], wanted[resource]
+            differences.append(f"Application ACL {resource} is {actual}, the inventory's is {ours}")
+    return differences
+
+
 def msp_differences(msp_id: str, group: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     value = group.get("values", {}).get("MSP", {}).get("value", {})
     config = value.get("config") or {}
@@ -244,8 +274,8 @@ def organisation_differences(
 def config_differences(channel: str, block: dict[str, Any], spec: dict[str, Any], genesis: bool) -> list[str]:
     """How a decoded configuration block (configtxlator proto_decode --type common.Block) differs from the
     expected spec (load_spec): the channel, the Application group's organisations, their MSPs' certificates
-    and their policies, the Application policies, the consensus type and the orderer organisations. Empty
-    when it matches. `genesis`: the block must be block 0."""
+    and their policies, the Application policies and ACLs, the consensus type and the orderer organisations.
+    Empty when it matches. `genesis`: the block must be block 0."""
     payload = block["data"]["data"][0]["payload"]
     header = payload["header"]["channel_header"]
     if int(header.get("type", 0)) != CONFIG_HEADER:
@@ -261,6 +291,7 @@ def config_differences(channel: str, block: dict[str, Any], spec: dict[str, Any]
         ("a member", "members"), application.get("groups", {}), spec["application"]["organisations"]
     )
     differences += policy_differences("Application", application.get("policies", {}), spec["application"]["policies"])
+    differences += acl_differences(application, spec["application"].get("acls") or {})
     consensus = orderer.get("values", {}).get("ConsensusType", {}).get("value", {}).get("type")
     if consensus != spec["consensus"]:
         differences.append(f"consensus is {consensus}, the inventory's is {spec['consensus']}")
