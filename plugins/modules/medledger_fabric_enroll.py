@@ -9,13 +9,17 @@ short_description: Enrol a Fabric identity into an MSP or TLS folder, once
 description:
   - Runs C(fabric-ca-client enroll) on the node that will use the identity, so the private key is generated
     there and never travels. The result is laid out with fixed file names and moved into place only when
-    complete: a failed enrolment leaves no half-written folder.
+    complete, so a failed enrolment leaves no half-written folder.
   - Does nothing when the folder already holds a certificate, unless I(rotate) is set, which re-enrols with the
     current certificate (new key) and replaces the folder.
   - For C(kind=msp) writes the NodeOUs C(config.yaml) Fabric needs; for C(kind=tls) writes C(server.crt),
-    C(server.key) and C(ca.crt).
+    C(server.key) and C(ca.crt). Private keys are written mode 0600 (set on the open file, whatever mode a
+    file of that name had).
+  - The secret never appears on a command line, where C(ps) shows it to every user of the host; the
+    enrolment URL that carries it reaches C(fabric-ca-client) through its environment
+    (C(FABRIC_CA_CLIENT_URL)).
 options:
-  name: {description: Enrolment ID (a pseudonym, never a person's name)., type: str, required: true}
+  name: {description: "Enrolment ID (a pseudonym, never a person's name).", type: str, required: true}
   secret: {description: Enrolment secret. Not needed to rotate., type: str, no_log: true}
   ca_address: {description: "host:port of the Fabric CA server.", type: str, required: true}
   ca_name: {description: The CA within the server (--caname)., type: str, required: true}
@@ -73,12 +77,17 @@ import pwd
 import shutil
 import tempfile
 from typing import Any
+from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 
 NODE_OUS = """NodeOUs:
   Enable: true
 {ous}"""
+# fabric-ca-client takes every setting from FABRIC_CA_CLIENT_<setting, dots as underscores> too (viper's
+# environment prefix, cmd/fabric-ca-client/command/config.go); a flag given on the command line would win.
+URL_VARIABLE = "FABRIC_CA_CLIENT_URL"
+PRIVATE_FILES = ("key.pem", "server.key")
 OU_ROLES = (
     ("ClientOUIdentifier", "client"),
     ("PeerOUIdentifier", "peer"),
@@ -98,6 +107,20 @@ def only(pattern: str) -> str:
     return found[0]
 
 
+def write_private(path: str, content: bytes) -> None:
+    """Write a private key: mode 0600 from the first byte, also when the file exists with a looser mode."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        os.fchmod(descriptor, 0o600)  # open() keeps the mode of a file that exists: tighten it before writing
+        stream.truncate()
+        stream.write(content)
+
+
+def copy_private(source: str, target: str) -> None:
+    with open(source, "rb") as handle:
+        write_private(target, handle.read())
+
+
 def tidy(raw: str, target: str, kind: str) -> None:
     """fabric-ca-client names files after the server URL; lay them out under fixed names."""
     key = only(os.path.join(raw, "keystore", "*_sk"))
@@ -106,7 +129,7 @@ def tidy(raw: str, target: str, kind: str) -> None:
         root = only(os.path.join(raw, "tlscacerts", "*.pem"))
         intermediate = only(os.path.join(raw, "tlsintermediatecerts", "*.pem"))
         shutil.copyfile(cert, os.path.join(target, "server.crt"))
-        shutil.copyfile(key, os.path.join(target, "server.key"))
+        copy_private(key, os.path.join(target, "server.key"))
         with open(os.path.join(target, "ca.crt"), "w") as chain:
             for part in (intermediate, root):
                 with open(part) as handle:
@@ -119,7 +142,7 @@ def tidy(raw: str, target: str, kind: str) -> None:
         only(os.path.join(raw, "intermediatecerts", "*.pem")), os.path.join(target, "intermediatecerts", "ca.pem")
     )
     shutil.copyfile(cert, os.path.join(target, "signcerts", "cert.pem"))
-    shutil.copyfile(key, os.path.join(target, "keystore", "key.pem"))
+    copy_private(key, os.path.join(target, "keystore", "key.pem"))
     ous = "".join(
         f"  {field}:\n    Certificate: intermediatecerts/ca.pem\n    OrganizationalUnitIdentifier: {role}\n"
         for field, role in OU_ROLES
@@ -136,8 +159,7 @@ def secure(target: str, owner: str) -> None:
         for name in files:
             file = os.path.join(folder, name)
             os.chown(file, account.pw_uid, account.pw_gid)
-            private = name in ("key.pem", "server.key")
-            os.chmod(file, 0o600 if private else 0o644)
+            os.chmod(file, 0o600 if name in PRIVATE_FILES else 0o644)
 
 
 def missing_folders(path: str) -> list[str]:
@@ -157,8 +179,10 @@ def serial_of(module: AnsibleModule, cert: str) -> str:
 def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
     raw = os.path.join(work, "raw")
     command = [params["client"]]
+    environment: dict[str, str] = {}
     if params["rotate"]:
-        # Re-enrolment authenticates with the current certificate: copy it where the client looks for it.
+        # Re-enrolment authenticates with the current certificate (no secret, and it does not count against
+        # the identity's enrolment bound): copy it where the client looks for it.
         current = os.path.join(work, "current")
         os.makedirs(os.path.join(current, "signcerts"))
         os.makedirs(os.path.join(current, "keystore"))
@@ -166,19 +190,14 @@ def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
             certificate_path(params["path"], params["kind"]), os.path.join(current, "signcerts", "cert.pem")
         )
         key = "server.key" if params["kind"] == "tls" else "keystore/key.pem"
-        shutil.copyfile(os.path.join(params["path"], key), os.path.join(current, "keystore", "key_sk"))
+        copy_private(os.path.join(params["path"], key), os.path.join(current, "keystore", "key_sk"))
         command += ["reenroll", "-u", f"https://{params['ca_address']}", "--mspdir", current]
         raw = current
     else:
         if not params["secret"]:
             module.fail_json(msg=f"{params['name']}: no certificate at {params['path']} and no secret to enrol")
-        command += [
-            "enroll",
-            "-u",
-            f"https://{params['name']}:{params['secret']}@{params['ca_address']}",
-            "--mspdir",
-            raw,
-        ]
+        command += ["enroll", "--mspdir", raw]
+        environment[URL_VARIABLE] = enrolment_url(params)
     command += [
         "--home",
         work,
@@ -195,13 +214,15 @@ def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
         command += ["--csr.hosts", ",".join(params["csr_hosts"])]
     if params["kind"] == "tls":
         command += ["--enrollment.profile", "tls"]
-    rc, out, err = module.run_command(command)
+    rc, out, err = module.run_command(command, environ_update=environment)
     if rc != 0:
         lines = [line.strip() for line in (err or out).splitlines() if line.strip()]
         first = next((index for index, line in enumerate(lines) if line.startswith("Error")), max(len(lines) - 1, 0))
         lines = lines[first : first + 3]  # the error and its cause (e.g. "connect: connection refused")
+        message = " ".join(lines)
         secret = params["secret"] or ""
-        message = " ".join(lines).replace(secret, "********") if secret else " ".join(lines)
+        for form in {secret, quote(secret, safe="")} - {""}:  # as given, and as the URL carries it
+            message = message.replace(form, "********")
         module.fail_json(
             msg=f"{params['name']}: enrolment at {params['ca_address']} ({params['ca_name']}) failed: {message}"
         )
@@ -209,6 +230,11 @@ def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
         # reenroll leaves the old key beside the new one; keep only the new key.
         os.remove(os.path.join(current, "keystore", "key_sk"))
     return raw
+
+
+def enrolment_url(params: dict[str, Any]) -> str:
+    """https://<ID>:<secret>@<address>: how fabric-ca-client enroll takes the secret (from the environment)."""
+    return f"https://{quote(params['name'], safe='')}:{quote(params['secret'], safe='')}@{params['ca_address']}"
 
 
 def main() -> None:

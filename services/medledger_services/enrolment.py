@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import ssl
 import urllib.error
 import urllib.request
@@ -52,8 +53,20 @@ class Enrolled:
     @staticmethod
     def _write(path: Path, content: bytes, *, private: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch(mode=0o600 if private else 0o644)
-        path.write_bytes(content)
+        if private:
+            write_private(path, content)
+        else:
+            path.write_bytes(content)
+
+
+def write_private(path: str | Path, content: bytes) -> None:
+    """A file only its owner reads: mode 0600 before the first byte, also when it existed with a looser
+    mode (a mode given at creation does not change an existing file's)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        os.fchmod(descriptor, 0o600)
+        stream.truncate()
+        stream.write(content)
 
 
 def enrol(

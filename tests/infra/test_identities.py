@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from medledger_tools.topology import Identity, host_identities
+from medledger_tools.topology import Identity, ca_authorities, enrolment_counts, host_identities
 
 from .conftest import controller_var, deployed, role_var
 
@@ -84,3 +86,41 @@ def test_service_clients_carry_their_attributes(host: Any, inventory_host: str) 
                 f"openssl x509 -noout -text -in {folder(inventory_host, identity)}/msp/signcerts/cert.pem"
             )
             assert f'"{key}":"{value}"' in cert
+
+
+def test_each_identity_may_enrol_once_per_host_that_enrols_it(host: Any, inventory_host: str) -> None:
+    """On each CA server: the registry's cap is the largest bound, and every identity of the inventory is
+    registered at each of its CAs with one enrolment per host that enrols it (spent once they have)."""
+    topology = deployed()
+    if inventory_host not in topology.members("cas"):
+        pytest.skip(f"{inventory_host} runs no CA")
+    counts = enrolment_counts(topology)
+    home = role_var("fabric_ca", "fabric_ca_home", inventory_host)
+    authorities = ca_authorities(
+        topology.global_var("medledger_organisations"), topology.hostvars[inventory_host]["fabric_ca_name"]
+    )
+    configs = [f"{home}/fabric-ca-server-config.yaml"] + [
+        f"{home}/{authority['dir']}/fabric-ca-config.yaml" for authority in authorities[1:]
+    ]
+    for config in configs:
+        assert yaml.safe_load(host.file(config).content_string)["registry"]["maxenrollments"] == max(counts.values())
+    client = role_var("fabric_msp", "fabric_msp_client", inventory_host)
+    port = role_var("fabric_ca", "fabric_ca_port", inventory_host)
+    for authority in authorities:
+        ca_name = authority["name"]
+        registrar = f"{home}/registrars/{ca_name}"
+        listing = host.check_output(
+            f"{client} identity list -u https://127.0.0.1:{port} --caname {ca_name} "
+            f"--tls.certfiles /etc/medledger/pki/tls-root.pem --home {registrar} --mspdir {registrar}/msp 2>/dev/null"
+        )
+        registered = {
+            name: int(bound) for name, bound in re.findall(r"Name: ([^,]+), .*?Max Enrollments: (-?\d+)", listing)
+        }
+        expected = {
+            identity.name: counts[identity.name]
+            for member in topology.hosts
+            for identity in host_identities(topology, member)
+            if (identity.msp and identity.ca_name == ca_name) or (identity.tls and identity.tls_ca_name == ca_name)
+        }
+        assert expected, f"{ca_name} registers nobody of the inventory"
+        assert {name: registered.get(name) for name in expected} == expected, ca_name

@@ -1,14 +1,28 @@
-"""What operators do with the PKI: expiry report, TLS rotation of one identity, revocation with a CRL."""
+"""What operators do with the PKI: expiry report, TLS rotation of one identity (the old key removed
+everywhere), revocation with a CRL; and how the PKI is attacked: secrets read from command lines,
+enrolment secrets used more often than the hosts that need them."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import os
 import secrets
 import subprocess
+import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import ansible_run, deployed, lab_host, run_module
+from medledger_tools.topology import admin_name
+
+from .conftest import ansible_run, deployed, lab_host, role_var, run_module
+from .ordering import wait_until
+
+CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
 
 pytestmark = pytest.mark.lab
 
@@ -166,3 +180,222 @@ def test_bad_enrolment_input_is_refused_with_nothing_written() -> None:
     assert "peermindray is already registered at ca-orgthirdparty with other settings (expected Type: client)" in (
         " ".join(duplicate.stdout.split())
     )
+
+
+# What `ps -eo args` shows is each process's /proc/<pid>/cmdline: read them all, over and over, in one
+# process (no ps needed, and no sample missed between two ps runs), until a stop file appears; then write
+# the distinct command lines seen.
+SAMPLER = """
+import os, sys
+out, stop = sys.argv[1], sys.argv[2]
+seen = set()
+while not os.path.exists(stop):
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    seen.add(cmdline.read().replace(b"\\0", b" ").strip())
+            except OSError:
+                pass
+with open(out + ".part", "wb") as samples:
+    samples.write(b"\\n".join(sorted(seen)))
+os.rename(out + ".part", out)
+"""
+
+
+def command_lines_here(stopping: threading.Event, seen: set[str]) -> None:
+    while not stopping.is_set():
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                with contextlib.suppress(OSError):  # the process ended meanwhile
+                    seen.add(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+
+
+class CommandLineSampler:
+    """Every command line (as `ps -eo args` shows them) while it runs, on a lab host (a transient systemd
+    unit) or, with no host, on the control node (a thread); `lines()` are the distinct ones it saw."""
+
+    def __init__(self, host_name: str | None = None) -> None:
+        self.host = lab_host(host_name) if host_name else None
+        self.tag = secrets.token_hex(4)
+        self.folder = f"/root/command-lines-{self.tag}"
+        self.seen: set[str] = set()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=command_lines_here, args=(self.stopping, self.seen), daemon=True)
+
+    def __enter__(self) -> CommandLineSampler:
+        if self.host is None:
+            self.thread.start()
+            return self
+        host, script = self.host, base64.b64encode(SAMPLER.encode()).decode()
+        host.check_output(
+            f"install -d -m 0700 {self.folder} && echo {script} | base64 -d > {self.folder}/sampler.py && "
+            f"systemd-run --quiet --collect --unit medledger-command-lines-{self.tag} -p RuntimeMaxSec=900 "
+            f"/usr/bin/python3 {self.folder}/sampler.py {self.folder}/samples {self.folder}/stop"
+        )
+        unit = f"medledger-command-lines-{self.tag}"
+        started = wait_until(lambda: host.run(f"systemctl is-active {unit}"), lambda result: result.rc == 0, 30)
+        assert started.rc == 0, "the sampler runs"
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.host is None:
+            self.stopping.set()
+            self.thread.join()
+            return
+        host = self.host
+        host.check_output(f"touch {self.folder}/stop")
+        written = wait_until(lambda: host.run(f"test -f {self.folder}/samples"), lambda r: r.rc == 0, 60)
+        assert written.rc == 0, "the sampler wrote what it saw"
+        # The secret is looked for here, on the control node, not with a grep on the host (whose own
+        # command line would carry it).
+        self.seen = set(host.check_output(f"cat {self.folder}/samples").splitlines())
+        host.run(f"systemctl stop medledger-command-lines-{self.tag}; rm -rf {self.folder}")
+
+    def lines(self) -> set[str]:
+        return self.seen
+
+
+def test_no_secret_is_on_a_command_line_while_identities_are_registered_and_enrolled() -> None:
+    """While the registrar registers an identity and it is enrolled (the modules on the CA host, run from
+    here as the lab clients run them), nobody on either machine sees its secret in `ps`."""
+    ca_host, ca_address = "vm33", "127.0.0.1:7054"
+    seen_client_commands: set[str] = set()
+    for _attempt in range(3):  # until the samples caught both commands while they ran
+        name, secret = f"test-ps-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+        scratch = f"/root/{name}"
+        common = {"name": name, "secret": secret, "ca_name": "ca-orgthirdparty", "tls_root": CA_TLS_ROOT}
+        register = {
+            **common,
+            "type": "client",
+            "affiliation": "orgthirdparty",
+            "ca_address": ca_address,
+            "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+        }
+        enroll = {**common, "ca_address": ca_address, "path": f"{scratch}/msp", "organisation": "OrgThirdParty"}
+        with CommandLineSampler(ca_host) as on_ca_host, CommandLineSampler() as here:
+            registered = run_module(ca_host, "medledger_fabric_register", register)
+            enrolled = run_module(ca_host, "medledger_fabric_enroll", enroll)
+        lab_host(ca_host).run(f"rm -rf {scratch}")
+        assert registered.returncode == 0, registered.stdout[-2000:]
+        assert enrolled.returncode == 0, enrolled.stdout[-2000:]
+        leaked = [line for line in on_ca_host.lines() | here.lines() if secret in line]
+        assert leaked == [], f"the secret is on a command line: {leaked}"
+        assert any("medledger_fabric_register" in line for line in here.lines()), "the sampler saw ansible run"
+        seen_client_commands |= {
+            word
+            for word in ("register", "enroll")
+            if any(f"fabric-ca-client {word} " in line for line in on_ca_host.lines())
+        }
+        if seen_client_commands == {"register", "enroll"}:
+            break
+    assert seen_client_commands == {"register", "enroll"}, "the sampler never caught fabric-ca-client running"
+
+
+def journal_since(host: Any, since: str, unit: str) -> str:
+    return str(host.check_output(f"journalctl -u {unit} --since @{since} --no-pager -o cat"))
+
+
+def test_an_enrolment_beyond_an_identitys_bound_is_refused() -> None:
+    """An enrolment secret serves as many enrolments as hosts enrol the identity, then never again."""
+    ca, peer = lab_host("vm33"), lab_host("vm34")
+    since = ca.check_output("date +%s").strip()
+    name = f"test-bound-{secrets.token_hex(4)}"
+    scratch = f"/root/{name}"
+    secret = "{{ lookup('medledger_secret', 'test', '" + name + "') }}"
+    common = {"ca_name": "ca-orgthirdparty", "tls_root": CA_TLS_ROOT, "name": name}
+    register = {
+        **common,
+        "secret": secret,
+        "type": "client",
+        "affiliation": "orgthirdparty",
+        "max_enrollments": 2,
+        "ca_address": "127.0.0.1:7054",
+        "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+    }
+    assert run_module("vm33", "medledger_fabric_register", register).returncode == 0
+
+    def enrol(folder: str, **changes: str) -> subprocess.CompletedProcess[str]:
+        arguments = {
+            **common,
+            "secret": secret,
+            "ca_address": "172.20.29.33:7054",
+            "path": f"{scratch}/{folder}/msp",
+            "organisation": "OrgThirdParty",
+            **changes,
+        }
+        return run_module("vm34", "medledger_fabric_enroll", arguments)
+
+    try:
+        assert enrol("first").returncode == 0
+        assert enrol("second").returncode == 0
+        third = enrol("third")
+        assert third.returncode != 0
+        assert f"{name}: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in third.stdout
+        assert "Authentication failure" in third.stdout
+        # The deployed peer's own secret is spent as well: it was enrolled once, on its one host.
+        derived = "{{ lookup('medledger_secret', 'enrol', 'ca-orgthirdparty', 'peermindray') }}"  # on the control node
+        spent = enrol("peermindray", name="peermindray", secret=derived)
+        assert spent.returncode != 0
+        assert "Authentication failure" in spent.stdout
+        assert peer.run(f"ls -A {scratch}").stdout.split() == ["first", "second"], "no half-written folder"
+    finally:
+        peer.run(f"rm -rf {scratch}")
+    log = journal_since(ca, since, "fabric-ca-server")
+    assert f"The identity {name} has already enrolled 2 times, it has reached its maximum enrollment allowance" in log
+    assert "The identity peermindray has already enrolled 1 times, it has reached its maximum enrollment" in log
+
+
+def test_rotation_leaves_the_old_tls_key_nowhere_and_the_chaincode_still_answers() -> None:
+    """The peer's builder embeds its TLS key in the chaincode connection the peer caches; after rotation
+    neither the TLS folder nor that cache (nor anything else under /etc/medledger or /var/lib/medledger)
+    holds the old key, and the chaincode answers through the peer, connected with the new key."""
+    host_name = "vm34"
+    values = deployed().hostvars[host_name]
+    peer = lab_host(host_name)
+    tls = f"/etc/medledger/fabric/{values['fabric_peer_name']}/tls"
+    file_system = role_var("fabric_peer", "fabric_peer_data_dir", host_name)
+    builds = f"{file_system}/externalbuilder/builds"
+    channel = values["fabric_peer_channels"][0]
+    chaincode = next(cc["name"] for cc in deployed().global_var("medledger_chaincodes") if cc["channel"] == channel)
+    reader = admin_name(values["fabric_peer_organisation"])  # reads the usage records naming it: none
+    query = json.dumps({"Args": ["ListByPid", reader, "1", ""]})
+
+    def answer() -> Any:
+        return peer.run(f"medledger-peer-admin chaincode query -C {channel} -n {chaincode} -c '{query}'")
+
+    def answered(result: Any) -> bool:
+        return bool(result.rc == 0 and '"records"' in result.stdout)
+
+    def holders(body: str) -> list[str]:
+        """Files holding any line of a key's base64 body (the PEM's lines, as files and JSON strings hold them)."""
+        found = peer.run(f"grep -rlF -f {body} /etc/medledger /var/lib/medledger {file_system}")
+        assert found.rc in (0, 1), found.stderr
+        return sorted(set(found.stdout.split()))
+
+    scratch = f"/root/rotation-{secrets.token_hex(4)}"
+    peer.check_output(
+        f"install -d -m 0700 {scratch} && cp {tls}/server.key {scratch}/old.key && "
+        f"grep -v -- ----- {scratch}/old.key > {scratch}/old.body"
+    )
+    try:
+        assert answered(wait_until(answer, answered, seconds=120)), "the chaincode answers before rotation"
+        before = holders(f"{scratch}/old.body")
+        assert f"{tls}/server.key" in before
+        assert any(path.startswith(f"{builds}/") and path.endswith("/connection.json") for path in before), (
+            f"the search finds the key the builder embedded in the peer's cached connection: {before}"
+        )
+
+        result = ansible_run("playbooks/rotate-tls.yml", "-e", f"identity={values['fabric_peer_name']}")
+        assert result.returncode == 0, result.stdout[-3000:]
+
+        assert peer.run(f"cmp -s {scratch}/old.key {tls}/server.key").rc == 1, "a new key"
+        last = wait_until(answer, answered, seconds=180)
+        assert answered(last), f"the chaincode does not answer through the peer after rotation: {last.stderr}"
+        assert holders(f"{scratch}/old.body") == [], "the old TLS key is still on the host"
+        peer.check_output(f"grep -v -- ----- {tls}/server.key > {scratch}/new.body")
+        assert any(path.startswith(f"{builds}/") for path in holders(f"{scratch}/new.body")), (
+            "the peer released its chaincode connection again, with the new key"
+        )
+    finally:
+        peer.run(f"rm -rf {scratch}")

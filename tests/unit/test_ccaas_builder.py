@@ -114,3 +114,20 @@ def test_release_without_settings_says_what_is_missing(tmp_path: Path, builder: 
     assert result.returncode == 1
     assert "MEDLEDGER_CCAAS_BUILDER_SETTINGS is not set" in result.stderr
     assert not (tmp_path / "rel").exists()
+
+
+def test_release_over_a_loose_connection_file_leaves_it_private(tmp_path: Path, builder: Path) -> None:
+    """The released connection holds the peer's TLS key: 0600 even where an older file was readable."""
+    source, metadata = package(tmp_path, "ccaas", {"address": "127.0.0.1:9999"})
+    output, release = tmp_path / "out", tmp_path / "rel"
+    assert run(builder, "build", source, metadata, output).returncode == 0
+    connection_file = release / "chaincode" / "server" / "connection.json"
+    connection_file.parent.mkdir(parents=True)
+    connection_file.write_text(json.dumps({"address": "old", "client_key": "OLD KEY, a longer one than the new"}))
+    connection_file.chmod(0o644)
+
+    result = run(builder, "release", output, release, env={"MEDLEDGER_CCAAS_BUILDER_SETTINGS": str(peer_tls(tmp_path))})
+
+    assert result.returncode == 0, result.stderr
+    assert connection_file.stat().st_mode & 0o777 == 0o600
+    assert json.loads(connection_file.read_text())["client_key"] == "KEY"

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from medledger_tools.topology import Topology, from_ansible, host_identities, port_sources, validate
+from medledger_tools.topology import (
+    Topology,
+    enrolment_counts,
+    from_ansible,
+    host_identities,
+    port_sources,
+    validate,
+)
 
 Edit = Callable[[dict[str, dict[str, Any]], dict[str, list[str]]], None]
 
@@ -281,3 +288,28 @@ def test_ansibles_view_of_the_inventory_keeps_what_the_rules_read(paper: Topolog
         assert host_identities(seen_by_ansible, host) == host_identities(paper, host), host
     broken = edited(paper, set_everywhere("medledger_chaincodes", [{"name": "x", "channel": "nowhere"}]))
     assert validate(from_ansible(broken.hostvars, broken.groups)) == validate(broken) != []
+
+
+def test_each_identity_may_enrol_once_per_host_that_enrols_it(paper: Topology) -> None:
+    """The bound of each enrolment secret (--id.maxenrollments): the hosts that enrol the identity."""
+    counts = enrolment_counts(paper)
+    several = {name: count for name, count in counts.items() if count != 1}
+    assert several == {
+        "admin-orgorderer": 3,  # orderer0-2 on vm30-32
+        "admin-orgpatient": 3,  # peerxinqiao, peerkunyi, peerhuaxi
+        "admin-orgthirdparty": 3,  # peermindray, peercqu, peerhealthcare
+        "kafka-zookeeper-client": 4,  # every broker's host
+    }
+    every = {identity.name for host in paper.hosts for identity in host_identities(paper, host)}
+    assert set(counts) == every
+    assert counts["admin-orggovernment"] == counts["peermindray"] == counts["svc-proxy"] == counts["kafka3"] == 1
+    raft = enrolment_counts(edited(paper, set_everywhere("medledger_consensus", "etcdraft")))
+    assert "kafka-zookeeper-client" not in raft and max(raft.values()) == 3
+
+    # One more hospital peer: its organisation's admin is enrolled once more.
+    def add_peer(hostvars: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+        hostvars["vm37"] = {**hostvars["vm30"], "ansible_host": "172.20.29.37", "fabric_peer_name": "peerextra"}
+        groups["peers"].append("vm37")
+        groups["all"].append("vm37")
+
+    assert enrolment_counts(edited(paper, add_peer))["admin-orgpatient"] == 4

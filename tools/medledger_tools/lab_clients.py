@@ -13,11 +13,13 @@ import json
 import os
 import secrets
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medledger_services import enrolment
+from medledger_services.enrolment import write_private
 from medledger_services.entities import PatientDataEntity
 from medledger_services.gateway import Endpoint, Gateway
 from medledger_services.identity import Identity, from_msp_folder
@@ -29,6 +31,8 @@ from .topology import Topology
 CA_PORT = 7054
 CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
 REGISTRARS = "/var/lib/medledger/fabric/ca/registrars"
+# Module arguments that are secrets: never on the command line of ansible (where ps shows them).
+SECRET_ARGUMENTS = frozenset({"secret"})
 
 
 def check_target(address: str) -> None:
@@ -54,9 +58,22 @@ def ansible(*args: str) -> subprocess.CompletedProcess[str]:
 def run_module(
     topology: Topology, host: str, module: str, arguments: dict[str, Any]
 ) -> subprocess.CompletedProcess[str]:
-    """One Ansible module on a host, as root."""
+    """One Ansible module on a host, as root. Secret arguments (SECRET_ARGUMENTS) go to ansible in an
+    extra-vars file, mode 0600 in a private temporary folder removed afterwards, and the command line names
+    only the variable; like every variable they are templated (a Jinja expression, e.g. a lookup, works)."""
     check_target(str(topology.hostvars[host]["ansible_host"]))
-    return ansible(host, "-b", "-m", module, "-a", json.dumps(arguments))
+    hidden = {f"medledger_module_{key}": value for key, value in arguments.items() if key in SECRET_ARGUMENTS}
+    shown = {
+        key: "{{ medledger_module_" + key + " }}" if key in SECRET_ARGUMENTS else value
+        for key, value in arguments.items()
+    }
+    with tempfile.TemporaryDirectory(prefix="medledger-module-") as private:
+        extra: list[str] = []
+        if hidden:
+            path = os.path.join(private, "secrets.json")
+            write_private(path, json.dumps(hidden).encode())
+            extra = ["-e", f"@{path}"]
+        return ansible(host, "-b", "-m", module, "-a", json.dumps(shown), *extra)
 
 
 def read_remote(topology: Topology, host: str, path: str) -> bytes:
@@ -128,6 +145,7 @@ class Ledger:
                 "type": "client",
                 "affiliation": organisation.lower(),
                 "attributes": attrs,
+                "max_enrollments": 1,  # enrolled once, from here
                 "ca_address": f"127.0.0.1:{CA_PORT}",
                 "ca_name": ca_name,
                 "tls_root": CA_TLS_ROOT,
@@ -138,7 +156,8 @@ class Ledger:
                 raise RuntimeError(f"registering {name} at {ca_name}: {registered.stdout[-1000:]}")
         address = f"{ca_address}:{CA_PORT}"
         home = folder / organisation / name  # one enrolment ID may be enrolled by two organisations' CAs
-        enrolment.enrol(address, organisation_ca, name, secret, self.tls_root()).write_msp(home / "msp")
+        msp = enrolment.enrol(address, organisation_ca, name, secret, self.tls_root())
+        msp.write_msp(home / "msp")
         tls = enrolment.enrol(address, tls_ca, name, secret, self.tls_root(), tls_profile=True)
         tls.write_tls(home / "tls")
         msp_id = str(self.topology.organisations[organisation]["msp_id"])
@@ -151,6 +170,11 @@ class LedgerClient:
     name: str
     identity: Identity
     tls_folder: Path
+
+    @property
+    def folder(self) -> Path:
+        """Where the client was enrolled: msp/ (signcerts/, keystore/, cacerts/) and tls/, on the control node."""
+        return self.tls_folder.parent
 
     def gateway(self, peer_host: str) -> Gateway:
         address, chain = self.ledger.peer_endpoint(peer_host)

@@ -553,3 +553,14 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         if homes and homes[0] == host:
             add(str(client["name"]), "client", org, False, attrs=client.get("attributes", {}))
     return found
+
+
+def enrolment_counts(topology: Topology) -> dict[str, int]:
+    """How many hosts enrol each identity (by enrolment ID): the number of times its enrolment secret may
+    be used at each of its CAs (`--id.maxenrollments`). An organisation's admin is enrolled on each of its
+    peer and orderer hosts, `kafka-zookeeper-client` on each Kafka host, anything else on one host.
+    `roles/fabric_msp/vars/main.yml` and `roles/fabric_ca/defaults/main.yml` derive the same in Jinja."""
+    counts: Counter[str] = Counter()
+    for host in topology.hosts:
+        counts.update(identity.name for identity in host_identities(topology, host))
+    return dict(sorted(counts.items()))

@@ -6,6 +6,10 @@ The peer runs it through symlinks named bin/detect, bin/build and bin/release. A
 CouchDB indexes). The TLS material is added at release from this peer's own files (the settings file
 named by MEDLEDGER_CCAAS_BUILDER_SETTINGS), so that no private key travels inside a package and one
 package, hence one package ID, serves every peer of every organisation.
+
+The peer keeps what release wrote (with the TLS key in it) under <peer.fileSystemPath>/externalbuilder/
+builds/<package ID>/release and reuses it; rotating the peer's TLS identity removes those builds
+(roles/fabric_peer/tasks/tls_rotated.yml), so that release runs again with the new key.
 """
 
 from __future__ import annotations
@@ -83,9 +87,12 @@ def release(build_dir: Path, release_dir: Path) -> int:
         raise BuilderError(f"cannot read TLS material: {error}") from error
     server_dir = release_dir / "chaincode" / "server"
     server_dir.mkdir(parents=True, exist_ok=True)
+    # It holds this peer's TLS key: 0600 from the first byte, also over a file left with a looser mode.
     target = server_dir / "connection.json"
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w") as stream:
+        os.fchmod(descriptor, 0o600)
+        stream.truncate()
         json.dump(connection, stream)
     if (build_dir / COUCHDB_INDEXES).is_dir():
         indexes = release_dir / "statedb" / "couchdb" / "indexes"

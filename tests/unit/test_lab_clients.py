@@ -1,0 +1,81 @@
+"""The lab clients' registration and enrolment helpers: secrets never on ansible's command line, keys 0600."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medledger_services.enrolment import Enrolled
+from medledger_tools import lab_clients
+from medledger_tools.topology import Topology
+
+from .certificates import issue
+
+SECRET = "Zq3-lab-client-secret"  # noqa: S105 - a test value
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_modules_secret_goes_to_ansible_in_a_private_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_ansible(*args: str) -> subprocess.CompletedProcess[str]:
+        seen["argv"] = list(args)
+        path = Path(args[args.index("-e") + 1].removeprefix("@"))
+        seen["file"], seen["mode"], seen["folder_mode"] = path, mode(path), mode(path.parent)
+        seen["variables"] = json.loads(path.read_text())
+        return subprocess.CompletedProcess(list(args), 0, "vm33 | SUCCESS", "")
+
+    monkeypatch.setattr(lab_clients, "ansible", fake_ansible)
+    monkeypatch.setattr(lab_clients, "check_target", lambda _address: None)
+    topology = Topology({"vm33": {"ansible_host": "172.20.29.33"}}, {"all": ["vm33"]})
+
+    lab_clients.run_module(topology, "vm33", "medledger_fabric_register", {"name": "pat-1", "secret": SECRET})
+
+    assert not any(SECRET in arg for arg in seen["argv"]), seen["argv"]
+    assert seen["argv"][:4] == ["vm33", "-b", "-m", "medledger_fabric_register"]
+    shown = json.loads(seen["argv"][seen["argv"].index("-a") + 1])
+    assert shown == {"name": "pat-1", "secret": "{{ medledger_module_secret }}"}
+    assert seen["variables"] == {"medledger_module_secret": SECRET}
+    assert (seen["mode"], seen["folder_mode"]) == (0o600, 0o700)
+    assert not seen["file"].exists() and not seen["file"].parent.exists(), "removed afterwards"
+
+
+def test_a_module_without_secrets_gets_no_variables_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_ansible(*args: str) -> subprocess.CompletedProcess[str]:
+        seen.append(list(args))
+        return subprocess.CompletedProcess(list(args), 0, "", "")
+
+    monkeypatch.setattr(lab_clients, "ansible", fake_ansible)
+    monkeypatch.setattr(lab_clients, "check_target", lambda _address: None)
+    topology = Topology({"vm34": {"ansible_host": "172.20.29.34"}}, {"all": ["vm34"]})
+
+    lab_clients.run_module(topology, "vm34", "ansible.builtin.stat", {"path": "/etc/medledger"})
+
+    assert seen == [["vm34", "-b", "-m", "ansible.builtin.stat", "-a", '{"path": "/etc/medledger"}']]
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_enrolled_keys_are_0600_even_over_loose_files(tmp_path: Path, tls: bool) -> None:
+    issued = issue("pat-1")
+    enrolled = Enrolled(issued.certificate_pem, issued.certificate_pem, issued.key)
+    key = tmp_path / ("server.key" if tls else "keystore/key.pem")
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_bytes(b"an older key, readable by everyone")
+    key.chmod(0o644)
+
+    enrolled.write_tls(tmp_path) if tls else enrolled.write_msp(tmp_path)
+
+    assert mode(key) == 0o600
+    assert key.read_bytes() == issued.key_pem
+    certificate = tmp_path / ("server.crt" if tls else "signcerts/cert.pem")
+    assert certificate.read_bytes() == issued.certificate_pem
