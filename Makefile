@@ -57,7 +57,7 @@ lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
 	$(RUN) ansible-lint --profile production playbooks roles
 
 .PHONY: unit
-unit: venv ## Unit tests (Python and the chaincode's Go) and playbook checks that need no lab
+unit: artifacts ## Unit tests (Python and the chaincode's Go) and playbook checks that need no lab (Fabric's tools from the artifacts)
 	$(RUN) pytest -m "not lab" tests
 	cd chaincode && go test ./...
 
