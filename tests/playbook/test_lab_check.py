@@ -11,8 +11,6 @@ valid fake, so without the check the run would get as far as connecting.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,21 +35,6 @@ RECORDER = """#!/bin/sh
 printf '%s\\n' "$0 $*" >> "{log}"
 exit 255
 """
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    """A manifest with one tiny artifact per name the roles ask for, so the artifact checks pass."""
-    directory = tmp_path / "artifacts"
-    directory.mkdir()
-    manifest: dict[str, dict[str, object]] = {"artifacts": {}, "unavailable": {}}
-    for name in yaml.safe_load((REPO_ROOT / "versions.yml").read_text()):
-        tarball = directory / f"{name}.tar.gz"
-        tarball.write_bytes(name.encode())
-        digest = subprocess.run(["sha256sum", str(tarball)], capture_output=True, text=True, check=True)
-        manifest["artifacts"][name] = {"tarball": tarball.name, "sha256": digest.stdout.split()[0]}
-    (directory / "manifest.json").write_text(json.dumps(manifest))
-    return directory
 
 
 def run_with_lab_down(tmp_path: Path, artifacts: Path, *args: str) -> tuple[int, str, Path, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,21 +71,6 @@ def inventory(tmp_path: Path) -> Path:
     copy = tmp_path / "inventory"
     shutil.copytree(REPO_ROOT / "inventories" / "paper", copy)
     return copy
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    """A manifest with one tiny artifact per name the roles ask for, so only the inventory can fail."""
-    directory = tmp_path / "artifacts"
-    directory.mkdir()
-    manifest: dict[str, Any] = {"artifacts": {}, "unavailable": {}}
-    for name in yaml.safe_load((REPO_ROOT / "versions.yml").read_text()):
-        tarball = directory / f"{name}.tar.gz"
-        tarball.write_bytes(name.encode())
-        digest = subprocess.run(["sha256sum", str(tarball)], capture_output=True, text=True, check=True)
-        manifest["artifacts"][name] = {"tarball": tarball.name, "sha256": digest.stdout.split()[0]}
-    (directory / "manifest.json").write_text(json.dumps(manifest))
-    return directory
 
 
 BAD_INVENTORIES: dict[str, tuple[Breakage, str]] = {
