@@ -108,15 +108,7 @@ func TestASecondShareOfOneRecordIsASecondRecord(t *testing.T) {
 	if len(stub.State) != 4 {
 		t.Fatalf("%d keys for two shares, want 4 (sender's and receiver's each)", len(stub.State))
 	}
-	ctx := stubtest.Context(t, stub, proxy(t))
-	for _, pid := range []string{patientID, receiverID} {
-		if list := stubtest.DecodePage[entities.DataUsage](t)(contract().ListByPid(ctx, pid, 10, "")); len(list.Records) != 2 {
-			t.Fatalf("ListByPid(%s): %d records, want 2", pid, len(list.Records))
-		}
-		if byTid := decodeList(t)(contract().QueryByPidAndTid(ctx, pid, "T-1")); len(byTid) != 2 {
-			t.Fatalf("QueryByPidAndTid(%s, T-1): %d records, want 2", pid, len(byTid))
-		}
-	}
+	requireTwoRecordsOfT1ForBothParties(t, stub)
 }
 
 // Records written before the transaction ID was in the key have four attributes; the same partial-key
@@ -129,15 +121,7 @@ func TestRecordsUnderFourAttributeKeysAreStillFound(t *testing.T) {
 		stub.State[key] = []byte(stubtest.JSON(t, old))
 	}
 	share(t, stub, usage("T-1", patientID, receiverID))
-	ctx := stubtest.Context(t, stub, proxy(t))
-	for _, pid := range []string{patientID, receiverID} {
-		if list := stubtest.DecodePage[entities.DataUsage](t)(contract().ListByPid(ctx, pid, 10, "")); len(list.Records) != 2 {
-			t.Fatalf("ListByPid(%s): %d records, want 2", pid, len(list.Records))
-		}
-		if byTid := decodeList(t)(contract().QueryByPidAndTid(ctx, pid, "T-1")); len(byTid) != 2 {
-			t.Fatalf("QueryByPidAndTid(%s, T-1): %d records, want 2", pid, len(byTid))
-		}
-	}
+	requireTwoRecordsOfT1ForBothParties(t, stub)
 }
 
 func TestBadUsageRecordsAreRefusedAndWriteNothing(t *testing.T) {
@@ -276,5 +260,19 @@ func TestTheContractAPIAcceptsTheContractAsDefault(t *testing.T) {
 	}
 	if chaincode.DefaultContract != "DataUsageContract" {
 		t.Fatalf("default contract %q", chaincode.DefaultContract)
+	}
+}
+
+// requireTwoRecordsOfT1ForBothParties: the sender and the receiver each list, and find under T-1, two records.
+func requireTwoRecordsOfT1ForBothParties(t *testing.T, stub *stubtest.Stub) {
+	t.Helper()
+	ctx := stubtest.Context(t, stub, proxy(t))
+	for _, pid := range []string{patientID, receiverID} {
+		if list := stubtest.DecodePage[entities.DataUsage](t)(contract().ListByPid(ctx, pid, 10, "")); len(list.Records) != 2 {
+			t.Fatalf("ListByPid(%s): %d records, want 2", pid, len(list.Records))
+		}
+		if byTid := decodeList(t)(contract().QueryByPidAndTid(ctx, pid, "T-1")); len(byTid) != 2 {
+			t.Fatalf("QueryByPidAndTid(%s, T-1): %d records, want 2", pid, len(byTid))
+		}
 	}
 }

@@ -8,7 +8,6 @@ passes STATE_DIR).
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import sys
@@ -16,10 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+# Run as a program, beside the tests' certificate helper (its folder is first on sys.path).
+from certificates import issue  # type: ignore[import-not-found]
 
 PREFIX = "FABRIC_CA_CLIENT_"
 
@@ -28,36 +25,15 @@ def option(args: list[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args else None
 
 
-def pem_certificate(common_name: str, *, ca: bool) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM), key_pem
-
-
 def write_msp(msp: Path, common_name: str, key_name: str) -> None:
     """What fabric-ca-client leaves in --mspdir: files named after the server, the key as <ski>_sk."""
-    certificate, key = pem_certificate(common_name, ca=False)
+    leaf = issue(common_name)
+    certificate, key = leaf.certificate_pem, leaf.key_pem
     for folder in ("signcerts", "keystore", "cacerts", "intermediatecerts", "tlscacerts", "tlsintermediatecerts"):
         (msp / folder).mkdir(parents=True, exist_ok=True)
     (msp / "signcerts" / "cert.pem").write_bytes(certificate)
     (msp / "keystore" / key_name).write_bytes(key)
-    root, _ = pem_certificate("root", ca=True)
-    intermediate, _ = pem_certificate("intermediate", ca=True)
+    root, intermediate = issue("root", ca=True).certificate_pem, issue("intermediate", ca=True).certificate_pem
     (msp / "cacerts" / "localhost-7054.pem").write_bytes(root)
     (msp / "intermediatecerts" / "localhost-7054.pem").write_bytes(intermediate)
     (msp / "tlscacerts" / "tls-localhost-7054.pem").write_bytes(root)
