@@ -272,3 +272,31 @@ def test_down_removes_only_files_the_lab_made(tmp_path: Path) -> None:
     (directory / "notes.txt").write_text("mine")
     lab._remove_lab_dir(directory)
     assert (directory / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(("already_up", "kept"), [([], False), (["vm30"], True)])
+def test_up_forgets_the_pki_and_channel_blocks_of_a_lab_whose_hosts_are_all_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, already_up: list[str], kept: bool
+) -> None:
+    # A cache copied from a machine whose lab was running (or a lab lost without `down`) holds roots and
+    # a system channel block; fresh orderers bootstrapping from that block serve another lab's channels.
+    directory = tmp_path / "lab"
+    blocks = directory / "pki" / "channels"
+    blocks.mkdir(parents=True)
+    (blocks / "system-channel.block").write_bytes(b"another lab's genesis")
+    containers = {host: FakeContainer(lab.container_name(host), OURS) for host in PAPER}
+    monkeypatch.setattr(lab, "lab_dir", lambda: directory)
+    monkeypatch.setattr(lab, "ensure_engine", lambda _directory: FakeClient(default_networks()))
+    monkeypatch.setattr(lab, "ensure_host_image", lambda _client, _root: "image")
+    monkeypatch.setattr(lab, "ensure_key", lambda _directory: "ssh-ed25519 AAAA")
+    monkeypatch.setattr(lab, "_reuse_or_start", lambda *_args: (containers, already_up))
+    for step in ("check_host_addresses", "ensure_base_image", "ensure_network", "_remove_strays",
+                 "install_public_key", "wait_ready", "write_known_hosts", "verify_ssh"):  # fmt: skip
+        monkeypatch.setattr(lab, step, lambda *_args: None)
+    monkeypatch.setattr(lab, "find_lab_network", lambda *_args: None)
+    monkeypatch.setattr(lab, "lab_containers", lambda *_args: {})
+    monkeypatch.setattr(lab, "read_inventory", lambda *_args: PAPER)
+
+    assert lab.cmd_up([], tmp_path) == 0
+
+    assert (blocks / "system-channel.block").exists() is kept

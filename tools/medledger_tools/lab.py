@@ -713,6 +713,8 @@ def cmd_up(inventories: Sequence[Path], root: Path) -> int:
     ensure_network(client, plan, network)
     _remove_strays(client, plan)
     containers, already_up = _reuse_or_start(client, plan, existing, image)
+    if not already_up:
+        forget_previous_deployment(directory)
     for container in containers.values():
         install_public_key(container, public_key)
     progress(f"waiting for systemd and sshd on {len(containers)} hosts (<= {READY_TIMEOUT:.0f} s)...")
@@ -779,14 +781,24 @@ def cmd_check(inventories: Sequence[Path], root: Path) -> int:
     return 0
 
 
+def forget_previous_deployment(directory: Path) -> None:
+    """A lab whose hosts all start fresh has no deployment yet: the offline roots, intermediates' chains
+    and channel blocks kept on the control node belong to hosts that are gone (a lab torn down without
+    `down`, or a cache copied from another machine), and reusing them would give the new orderers
+    another lab's channels."""
+    kept = directory / "pki"
+    if kept.exists():
+        progress(f"removing {kept}: it belongs to a lab whose hosts are gone")
+        shutil.rmtree(kept)
+
+
 def _remove_lab_dir(directory: Path) -> None:
     # Only the files this tool makes are deleted, so a wrong path can never wipe a home.
     if not directory.is_dir():
         return
     for name in _KNOWN_LAB_FILES:
         (directory / name).unlink(missing_ok=True)
-    # The lab's offline roots (made by the pki_root role): throwaway, like the lab itself.
-    shutil.rmtree(directory / "pki", ignore_errors=True)
+    forget_previous_deployment(directory)
     try:
         directory.rmdir()
     except OSError:
