@@ -90,5 +90,16 @@ bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh 
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
 
+# Each stage's wall time is recorded and printed at the end beside its budget (bench/stage-budgets.yml).
+STAGE := $(RUN) medledger-stages run
+SUBMAKE := $(MAKE) --no-print-directory
+
 .PHONY: test
-test: lint unit up infra infra-raft ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, then Raft)
+test: venv ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, then Raft); stage times at the end
+	$(RUN) medledger-stages reset
+	$(STAGE) lint -- $(SUBMAKE) lint
+	$(STAGE) unit -- $(SUBMAKE) unit
+	$(STAGE) up -- $(SUBMAKE) up
+	$(STAGE) infra -- $(SUBMAKE) infra
+	$(STAGE) infra-raft -- $(SUBMAKE) infra-raft
+	$(RUN) medledger-stages report
