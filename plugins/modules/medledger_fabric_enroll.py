@@ -57,7 +57,7 @@ EXAMPLES = r"""
     kind: tls
     csr_hosts: [vm30, 172.20.29.30]
     organisation: OrgPatient
-    owner: fabric
+    owner: fabric-peer
 """
 
 RETURN = r"""

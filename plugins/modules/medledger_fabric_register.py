@@ -50,7 +50,7 @@ EXAMPLES = r"""
     ca_address: 127.0.0.1:7054
     ca_name: ca-orgpatient
     tls_root: /etc/medledger/pki/tls-root.pem
-    registrar_home: /var/lib/medledger/fabric/ca/registrars/ca-orgpatient
+    registrar_home: /var/lib/medledger/fabric-ca/server/registrars/ca-orgpatient
 """
 
 RETURN = r"""

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import testinfra
 import yaml
@@ -23,6 +24,8 @@ import yaml
 from medledger_tools import lab_clients, topology
 from medledger_tools.lab_clients import check_target
 from medledger_tools.paths import REPO_ROOT
+
+RENDERER = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 - paths, not HTML
 
 
 @cache
@@ -42,8 +45,22 @@ def role_defaults(role: str) -> dict[str, Any]:
 
 
 def role_var(role: str, name: str, host: str) -> Any:
-    """A role variable as the host sees it: the inventory's value, else the role's default."""
-    return deployed().hostvars[host].get(name, role_defaults(role)[name])
+    """A role variable as the host sees it: the inventory's value, else the role's default, with the
+    default's references to other variables (its role's and the inventory's) rendered."""
+    value = deployed().hostvars[host].get(name, role_defaults(role)[name])
+    context = {**role_defaults(role), **deployed().hostvars[host]}
+    return render(value, context)
+
+
+def render(value: Any, context: dict[str, Any]) -> Any:
+    """A variable's value with its Jinja references rendered, recursively, as Ansible would."""
+    if isinstance(value, list):
+        return [render(item, context) for item in value]
+    if isinstance(value, dict):
+        return {key: render(item, context) for key, item in value.items()}
+    while isinstance(value, str) and "{{" in value:
+        value = RENDERER.from_string(value).render(context)
+    return value
 
 
 def groups_of(host: str) -> list[str]:
@@ -100,6 +117,25 @@ def controller_var(name: str) -> str:
         cwd=REPO_ROOT,
     )
     return str(json.loads(result.stdout.split("=>", 1)[1])[name])
+
+
+def service_users(inventory_host: str) -> list[str]:
+    """The system users of the services the host runs, as the common role creates them."""
+    return for_groups(role_var("common", "common_group_service_users", inventory_host), inventory_host)
+
+
+def service_user(inventory_host: str, kind: str) -> str:
+    """The system user of a kind of service (a key of medledger_service_users)."""
+    return str(deployed().hostvars[inventory_host]["medledger_service_users"][kind])
+
+
+def readable_by(host: Any, user: str, paths: list[str]) -> set[str]:
+    """Which of `paths` a process running as `user` on the host may open for reading: what an intruder in
+    that service could read."""
+    listing = host.check_output(
+        f'runuser -u {user} -- sh -c \'for f; do [ -r "$f" ] && echo "$f"; done; true\' sh {" ".join(paths)}'
+    )
+    return set(str(listing).split())
 
 
 def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from medledger_tools.topology import ca_authorities
 
-from .conftest import controller_var, deployed, role_var
+from .conftest import controller_var, deployed, readable_by, role_var, service_user, service_users
 
 pytestmark = pytest.mark.lab
 
@@ -97,14 +97,29 @@ def test_each_ca_serves_an_intermediate_of_its_offline_root(
         assert "Certificate Sign, CRL Sign" in text
 
 
-def test_private_keys_belong_to_the_service_user_only(host: Any, ca_host: str) -> None:
+def ca_private_keys(host: Any, ca_host: str) -> list[str]:
     home = role_var("fabric_ca", "fabric_ca_home", ca_host)
     # Every keystore file counts, the Idemix issuer keys Fabric CA makes beside the imported CA keys too.
     keys = host.check_output(f"find {home} -type f \\( -name key.pem -o -path '*/keystore/*' \\)").split()
     assert len(keys) >= 2 * len(authorities(ca_host)) + 1  # each CA's key and its keystore copy, the TLS key
-    for key in keys:
+    return sorted(keys)
+
+
+def test_private_keys_belong_to_the_service_user_only(host: Any, ca_host: str) -> None:
+    for key in ca_private_keys(host, ca_host):
         file = host.file(key)
-        assert (file.user, file.mode) == ("fabric", 0o600), key
+        assert (file.user, file.mode) == (service_user(ca_host, "ca"), 0o600), key
+
+
+def test_the_peer_and_chaincode_users_on_the_ca_host_cannot_read_its_keys(host: Any, ca_host: str) -> None:
+    """The CA shares its host with a peer and chaincode servers: code running as either (a chaincode broken
+    into) reads none of the CA's signing keys, while the CA's own user reads them all."""
+    keys = ca_private_keys(host, ca_host)
+    others = [user for user in service_users(ca_host) if user != service_user(ca_host, "ca")]
+    assert {service_user(ca_host, "peer"), service_user(ca_host, "chaincode")} <= set(others)
+    assert readable_by(host, service_user(ca_host, "ca"), keys) == set(keys)
+    for user in others:
+        assert readable_by(host, user, keys) == set(), user
 
 
 def public_key(host: Any, path: str) -> str:

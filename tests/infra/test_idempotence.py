@@ -12,7 +12,7 @@ pytestmark = pytest.mark.lab
 
 CERTIFICATES = (
     "/etc/medledger/fabric/*/msp/signcerts/cert.pem /etc/medledger/fabric/*/tls/server.crt "
-    "/var/lib/medledger/fabric/ca/*/cert.pem /var/lib/medledger/fabric/ca/orgs/*/cert.pem"
+    "/var/lib/medledger/fabric-ca/server/*/cert.pem /var/lib/medledger/fabric-ca/server/orgs/*/cert.pem"
 )
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from medledger_tools.topology import Identity, ca_authorities, enrolment_counts, host_identities
 
-from .conftest import controller_var, deployed, role_var
+from .conftest import controller_var, deployed, readable_by, role_var, service_user, service_users
 
 pytestmark = pytest.mark.lab
 
@@ -66,17 +66,32 @@ def test_tls_certificates_carry_the_hosts_names(host: Any, inventory_host: str, 
             assert (f"IP Address:{name}" if name[0].isdigit() else f"DNS:{name}") in sans
 
 
+def private_keys(inventory_host: str, identity: Identity) -> list[str]:
+    keys = [f"{folder(inventory_host, identity)}/msp/keystore/key.pem"] if identity.msp else []
+    return keys + ([f"{folder(inventory_host, identity)}/tls/server.key"] if identity.tls else [])
+
+
+def key_owner(inventory_host: str, identity: Identity) -> str:
+    return service_user(inventory_host, identity.runs_as) if identity.runs_as else "root"
+
+
 def test_private_keys_are_private(host: Any, inventory_host: str) -> None:
-    owner = role_var("fabric_msp", "fabric_msp_owner", inventory_host)
     for identity in identities(inventory_host):
-        keys = [f"{folder(inventory_host, identity)}/msp/keystore/key.pem"] if identity.msp else []
-        if identity.tls:
-            keys.append(f"{folder(inventory_host, identity)}/tls/server.key")
-        for key in keys:
+        for key in private_keys(inventory_host, identity):
             file = host.file(key)
-            assert (file.user, file.mode) == (owner, 0o600), key
+            assert (file.user, file.mode) == (key_owner(inventory_host, identity), 0o600), key
         if identity.msp:
             assert host.run(f"ls -A {folder(inventory_host, identity)}/msp/keystore").stdout.split() == ["key.pem"]
+
+
+def test_each_key_is_read_by_its_own_service_alone(host: Any, inventory_host: str) -> None:
+    """An intruder in one service (a chaincode server, the peer, a broker) reads no other service's key:
+    each system user reads exactly the keys of the identities its service presents."""
+    keys = {key: key_owner(inventory_host, identity) for identity in identities(inventory_host)
+            for key in private_keys(inventory_host, identity)}  # fmt: skip
+    for user in service_users(inventory_host):
+        own = {key for key, owner in keys.items() if owner == user}
+        assert readable_by(host, user, sorted(keys)) == own, user
 
 
 def test_service_clients_carry_their_attributes(host: Any, inventory_host: str) -> None:

@@ -108,7 +108,7 @@ def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:
         "type": "client",
         "affiliation": "orgthirdparty",
         "ca_address": "127.0.0.1:7054",
-        "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+        "registrar_home": "/var/lib/medledger/fabric-ca/server/registrars/ca-orgthirdparty",
     }
     enroll = {
         **common,
@@ -173,7 +173,7 @@ def test_bad_enrolment_input_is_refused_with_nothing_written() -> None:
             "ca_name": "ca-orgthirdparty",
             "tls_root": "/etc/medledger/pki/tls-root.pem",
             "ca_address": "127.0.0.1:7054",
-            "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+            "registrar_home": "/var/lib/medledger/fabric-ca/server/registrars/ca-orgthirdparty",
         },
     )
     assert duplicate.returncode != 0
@@ -270,7 +270,7 @@ def test_no_secret_is_on_a_command_line_while_identities_are_registered_and_enro
             "type": "client",
             "affiliation": "orgthirdparty",
             "ca_address": ca_address,
-            "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+            "registrar_home": "/var/lib/medledger/fabric-ca/server/registrars/ca-orgthirdparty",
         }
         enroll = {**common, "ca_address": ca_address, "path": f"{scratch}/msp", "organisation": "OrgThirdParty"}
         with CommandLineSampler(ca_host) as on_ca_host, CommandLineSampler() as here:
@@ -311,7 +311,7 @@ def test_an_enrolment_beyond_an_identitys_bound_is_refused() -> None:
         "affiliation": "orgthirdparty",
         "max_enrollments": 2,
         "ca_address": "127.0.0.1:7054",
-        "registrar_home": "/var/lib/medledger/fabric/ca/registrars/ca-orgthirdparty",
+        "registrar_home": "/var/lib/medledger/fabric-ca/server/registrars/ca-orgthirdparty",
     }
     assert run_module("vm33", "medledger_fabric_register", register).returncode == 0
 

@@ -260,6 +260,23 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     assert towards_zookeeper["vm33"].csr_hosts == ("vm33", "172.20.29.33")
 
 
+def test_each_identitys_key_belongs_to_the_service_that_presents_it(paper: Topology) -> None:
+    runs_as = {identity.name: identity.runs_as for identity in host_identities(paper, "vm30")}
+    assert runs_as == {
+        "peerxinqiao": "peer",
+        "admin-orgpatient": "",  # root's: the admin CLIs run as root
+        "peerxinqiao-chaincode": "chaincode",
+        "orderer0": "orderer",
+        "admin-orgorderer": "",
+        "zookeeper1": "zookeeper",
+        "kafka0": "kafka",
+        "kafka-zookeeper-client": "kafka",
+        "svc-storage": "",
+    }
+    kinds = set(paper.global_var("medledger_service_users"))
+    assert {identity.runs_as for host in paper.hosts for identity in host_identities(paper, host)} - {""} <= kinds
+
+
 def test_kafka_and_zookeeper_ports_open_only_to_the_ordering_service(paper: Topology) -> None:
     sources = {9093: ["orderers", "kafka"], 2281: ["kafka"], 2888: ["zookeeper"], 3888: ["zookeeper"]}
     on_vm30 = port_sources(sources, [22, 7050, 7051, 9093, 2281, 2888, 3888], paper.groups, paper.hostvars)

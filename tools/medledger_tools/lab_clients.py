@@ -30,7 +30,7 @@ from .topology import Topology
 
 CA_PORT = 7054
 CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
-REGISTRARS = "/var/lib/medledger/fabric/ca/registrars"
+REGISTRARS = "/var/lib/medledger/fabric-ca/server/registrars"
 # Module arguments that are secrets: never on the command line of ansible (where ps shows them).
 SECRET_ARGUMENTS = frozenset({"secret"})
 

@@ -409,7 +409,9 @@ def ca_authorities(organisations: Iterable[Mapping[str, Any]], server: str) -> l
 class Identity:
     """One enrolment a host holds under /etc/medledger/fabric/<name>: an MSP folder unless `msp` is false
     (services that speak only TLS, such as ZooKeeper), and a TLS folder when `tls`. `services` are the
-    systemd units that present its TLS certificate, restarted when it is rotated."""
+    systemd units that present its TLS certificate, restarted when it is rotated. `runs_as` is the service
+    kind (a key of medledger_service_users) whose system user alone may read its key; empty for admins and
+    service clients, whose keys only root reads."""
 
     name: str
     type: str
@@ -420,6 +422,7 @@ class Identity:
     attributes: tuple[tuple[str, str], ...] = ()
     msp: bool = True
     services: tuple[str, ...] = ()
+    runs_as: str = ""
 
     @property
     def ca_name(self) -> str:
@@ -447,6 +450,7 @@ class Identity:
             "attributes": dict(self.attributes),
             "msp": self.msp,
             "services": list(self.services),
+            "runs_as": self.runs_as,
         }
 
 
@@ -508,17 +512,18 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         attrs: Mapping[str, Any] | None = None,
         msp: bool = True,
         services: tuple[str, ...] = (),
+        runs_as: str = "",
     ) -> None:
         if any(identity.name == name for identity in found):
             return
         server = str(orgs[organisation]["ca"])
         attributes = tuple(sorted((str(key), str(value)) for key, value in (attrs or {}).items()))
-        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp, services))
+        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp, services, runs_as))
 
     if host in topology.members("peers"):
         org = topology.peer_organisation(host)
         peer = str(values["fabric_peer_name"])
-        add(peer, "peer", org, True, hosts=(peer, *own_names), services=("fabric-peer",))
+        add(peer, "peer", org, True, hosts=(peer, *own_names), services=("fabric-peer",), runs_as="peer")
         add(admin_name(org), "admin", org, True)
         # The chaincode servers beside the peer listen on loopback; the peer verifies them by this TLS identity.
         servers = tuple(
@@ -527,11 +532,13 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
             if cc.get("channel") in topology.peer_channels(host)
         )
         if servers:
-            add(f"{peer}-chaincode", "client", org, True, hosts=("localhost", "127.0.0.1"), msp=False, services=servers)
+            loopback = ("localhost", "127.0.0.1")
+            add(f"{peer}-chaincode", "client", org, True, hosts=loopback, msp=False, services=servers,
+                runs_as="chaincode")  # fmt: skip
     if host in topology.members("orderers"):
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
         orderer = str(values["fabric_orderer_name"])
-        add(orderer, "orderer", org, True, hosts=(orderer, *own_names), services=("fabric-orderer",))
+        add(orderer, "orderer", org, True, hosts=(orderer, *own_names), services=("fabric-orderer",), runs_as="orderer")
         add(admin_name(org), "admin", org, True)
     # The ordering service's ZooKeeper ensemble and Kafka brokers speak TLS among themselves and to the
     # orderers, with certificates from the orderer organisation's TLS CA.
@@ -540,13 +547,14 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         if kafka_ordering and host in topology.members(group):
             org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
             name = service_name(values)
-            add(name, "client", org, True, hosts=(name, *own_names), msp=False, services=(group,))
+            add(name, "client", org, True, hosts=(name, *own_names), msp=False, services=(group,), runs_as=group)
     if kafka_ordering and host in topology.members("kafka"):
         # ZooKeeper's ACLs name the client's certificate subject, and every broker must be able to change
         # every broker's znodes: the brokers share one subject towards ZooKeeper, each with its own key and
         # its own host names (Kafka's guide for ZooKeeper over mutual TLS).
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
-        add(KAFKA_ZOOKEEPER_CLIENT, "client", org, True, hosts=own_names, msp=False, services=("kafka",))
+        add(KAFKA_ZOOKEEPER_CLIENT, "client", org, True, hosts=own_names, msp=False, services=("kafka",),
+            runs_as="kafka")  # fmt: skip
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
