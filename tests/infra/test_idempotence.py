@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .conftest import ansible_run, deployed
+from .conftest import ansible_run, deployed, lab_host, role_var
 
 pytestmark = pytest.mark.lab
 
@@ -41,3 +41,30 @@ def test_second_run_changes_nothing() -> None:
     assert set(recap) >= set(deployed().hosts)
     assert {host: int(changed) for host, changed in recap.items() if int(changed)} == {}
     assert serials() == before
+
+
+def test_a_run_restores_what_was_edited_on_one_host_and_restarts_only_that_service() -> None:
+    """The fast paths of a re-run (one look at every artifact, one write of the verifying MSPs) still see a
+    changed file: a peer's edited configuration, an organisation's edited MSP file and a removed
+    current-version link are put back, and only the peer restarts, not the chaincode servers beside it (the
+    run ends when the restarted peer reports healthy). Run once, on the Kafka lab."""
+    target = "vm34"
+    peer_config = f"{role_var('fabric_peer', 'fabric_peer_config_dir', target)}/core.yaml"
+    msp_config = f"{role_var('fabric_msp', 'fabric_msp_dir', target)}/orgs/OrgOrderer/msp/config.yaml"
+    link = f"{role_var('common', 'common_install_dir', target)}/fabric"
+    host = lab_host(target)
+    units = ["fabric-peer", "medledger-chaincode@data_usage"]
+
+    def state() -> dict[str, str]:
+        sums = host.check_output(f"sha256sum {peer_config} {msp_config}")
+        started = host.check_output(f"systemctl show -p InvocationID --value {' '.join(units)}").split()
+        return {"sums": sums, "link": host.check_output(f"readlink {link}"), **dict(zip(units, started, strict=True))}
+
+    before = state()
+    host.check_output(f"echo '# edited by hand' >> {peer_config} && echo '# edited' >> {msp_config} && rm {link}")
+    result = ansible_run("playbooks/site.yml", "--limit", target)
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = state()
+    assert (after["sums"], after["link"]) == (before["sums"], before["link"])
+    assert after["fabric-peer"] != before["fabric-peer"], "the peer was not restarted"
+    assert after["medledger-chaincode@data_usage"] == before["medledger-chaincode@data_usage"]
