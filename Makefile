@@ -92,6 +92,10 @@ bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh 
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
 
+.PHONY: bench-deploy
+bench-deploy: venv ## Time the deployment: artifacts, a fresh lab, first and no-op site.yml (bench/results/deploy.json)
+	$(RUN) python bench/deploy.py
+
 # Each stage's wall time is recorded and printed at the end beside its budget (bench/stage-budgets.yml).
 STAGE := $(RUN) medledger-stages run
 SUBMAKE := $(MAKE) --no-print-directory
