@@ -71,14 +71,16 @@ RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft
 RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_peer.py \
 	tests/infra/test_channels.py tests/infra/test_ledger.py tests/infra/test_idempotence.py
 # Run once, on the Kafka lab: what they prove does not depend on the consensus.
-RAFT_SKIPPED := --deselect tests/infra/test_idempotence.py::test_a_run_restores_what_was_edited_on_one_host_and_restarts_only_that_service
+RAFT_SKIPPED := --deselect tests/infra/test_idempotence.py::test_a_run_restores_what_was_edited_on_one_host_and_restarts_only_that_service \
+	--deselect tests/infra/test_idempotence.py::test_a_host_laid_out_for_the_former_shared_fabric_user_is_refused_before_anything_changes
 
 .PHONY: infra-raft
 infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the ordering tests again
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check
-	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
+	@# Ansible's own linear strategy, not Mitogen (ansible.cfg): the fallback stays a tested way to deploy.
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) ANSIBLE_STRATEGY=linear $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab --durations=15 $(RAFT_TESTS) $(RAFT_SKIPPED)
 
 .PHONY: bench

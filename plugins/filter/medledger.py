@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from medledger_tools.topology import ca_authorities, from_ansible, host_identities, port_sources, service_groups
+from medledger_tools.topology import (
+    ca_authorities,
+    enrolment_counts,
+    first_enrolling_hosts,
+    from_ansible,
+    host_identities,
+    port_sources,
+    service_groups,
+)
 
 DOCUMENTATION = r"""
 ---
@@ -32,10 +40,22 @@ def medledger_host_identities(hostvars: Any, groups: Any, host: str) -> list[dic
     return [identity.as_dict() for identity in host_identities(from_ansible(hostvars, groups), host)]
 
 
+def medledger_enrolment_counts(hostvars: Any, groups: Any) -> dict[str, int]:
+    """How many hosts enrol each identity (topology.enrolment_counts)."""
+    return enrolment_counts(from_ansible(hostvars, groups))
+
+
+def medledger_first_enrolling_hosts(hostvars: Any, groups: Any, hosts: list[str]) -> dict[str, str]:
+    """Each identity one of `hosts` enrols -> the first of them that does (topology.first_enrolling_hosts)."""
+    return first_enrolling_hosts(from_ansible(hostvars, groups), hosts)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "medledger_ca_authorities": ca_authorities,
+            "medledger_enrolment_counts": medledger_enrolment_counts,
+            "medledger_first_enrolling_hosts": medledger_first_enrolling_hosts,
             "medledger_host_identities": medledger_host_identities,
             "medledger_port_sources": port_sources,
             "medledger_service_groups": service_groups,

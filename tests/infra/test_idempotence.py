@@ -68,3 +68,21 @@ def test_a_run_restores_what_was_edited_on_one_host_and_restarts_only_that_servi
     assert (after["sums"], after["link"]) == (before["sums"], before["link"])
     assert after["fabric-peer"] != before["fabric-peer"], "the peer was not restarted"
     assert after["medledger-chaincode@data_usage"] == before["medledger-chaincode@data_usage"]
+
+
+def test_a_host_laid_out_for_the_former_shared_fabric_user_is_refused_before_anything_changes() -> None:
+    """A host still holding the state of the one-user layout (<state>/fabric) would get a second CA with new
+    keys beside its old one: the common role stops the run on that host before its first change. Run once,
+    on the Kafka lab."""
+    target = "vm34"
+    former = f"{role_var('common', 'common_state_dir', target)}/fabric"
+    host = lab_host(target)
+    host.check_output(f"mkdir {former}")
+    try:
+        result = ansible_run("playbooks/site.yml", "--limit", target)
+    finally:
+        host.check_output(f"rmdir {former}")
+    assert result.returncode != 0
+    assert f"{former} holds the state of a deployment where one user" in result.stdout
+    recap = re.search(rf"^{target}\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=1", result.stdout, re.M)
+    assert recap is not None and recap.group(1) == "0", result.stdout[-3000:]

@@ -11,6 +11,7 @@ import pytest
 from medledger_tools.topology import (
     Topology,
     enrolment_counts,
+    first_enrolling_hosts,
     from_ansible,
     host_identities,
     port_sources,
@@ -330,3 +331,19 @@ def test_each_identity_may_enrol_once_per_host_that_enrols_it(paper: Topology) -
         groups["all"].append("vm37")
 
     assert enrolment_counts(edited(paper, add_peer))["admin-orgpatient"] == 4
+
+
+def test_an_identity_several_hosts_enrol_is_registered_by_the_first_of_the_runs_hosts(paper: Topology) -> None:
+    everywhere = first_enrolling_hosts(paper, paper.hosts)
+    assert set(everywhere) == set(enrolment_counts(paper))
+    assert everywhere["kafka-zookeeper-client"] == min(paper.groups["kafka"])
+    hospital_peers = [host for host in paper.hosts if "admin-orgpatient" in names_enrolled(paper, host)]
+    assert everywhere["admin-orgpatient"] == min(hospital_peers)
+    # A run limited to one later host registers everything that host enrols, shared or not.
+    later = max(hospital_peers)
+    assert set(first_enrolling_hosts(paper, [later]).values()) == {later}
+    assert set(first_enrolling_hosts(paper, [later])) == names_enrolled(paper, later)
+
+
+def names_enrolled(paper: Topology, host: str) -> set[str]:
+    return {identity.name for identity in host_identities(paper, host)}

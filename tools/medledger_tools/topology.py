@@ -347,8 +347,13 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
         "medledger_batch_absolute_max_bytes",
     }
     all_hosts = sorted(set(groups.get("all", [])))
-    plain = {host: {name: hostvars[host][name] for name in wanted if name in hostvars[host]} for host in all_hosts}
+    # Each `hostvars[host]` recomputes all of that host's variables: look it up once per host, not per name.
+    plain = {host: _wanted_values(hostvars[host], wanted) for host in all_hosts}
     return Topology(plain, {group: list(members) for group, members in groups.items()})
+
+
+def _wanted_values(values: Mapping[str, Any], wanted: set[str]) -> dict[str, Any]:
+    return {name: values[name] for name in wanted if name in values}
 
 
 class InventoryError(Exception):
@@ -567,8 +572,18 @@ def enrolment_counts(topology: Topology) -> dict[str, int]:
     """How many hosts enrol each identity (by enrolment ID): the number of times its enrolment secret may
     be used at each of its CAs (`--id.maxenrollments`). An organisation's admin is enrolled on each of its
     peer and orderer hosts, `kafka-zookeeper-client` on each Kafka host, anything else on one host.
-    `roles/fabric_msp/vars/main.yml` and `roles/fabric_ca/defaults/main.yml` derive the same in Jinja."""
+    `roles/fabric_msp` and `roles/fabric_ca` read it through the filter `medledger_enrolment_counts`."""
     counts: Counter[str] = Counter()
     for host in topology.hosts:
         counts.update(identity.name for identity in host_identities(topology, host))
     return dict(sorted(counts.items()))
+
+
+def first_enrolling_hosts(topology: Topology, hosts: Iterable[str]) -> dict[str, str]:
+    """Each identity that one of `hosts` enrols -> the first of them (sorted) that does. That host registers
+    it: two hosts registering the same identity at once would both try to add it."""
+    first: dict[str, str] = {}
+    for host in sorted(hosts):
+        for identity in host_identities(topology, host):
+            first.setdefault(identity.name, host)
+    return first
