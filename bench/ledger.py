@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from medledger_services.gateway import Contract
+from medledger_client.gateway import Contract
 from medledger_tools import topology
 from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.paths import REPO_ROOT

@@ -12,11 +12,18 @@ import json
 import time
 from functools import cache
 from importlib import resources
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self
 
 from jsonschema import Draft7Validator
 
-from .identity import Identity
+
+class Signer(Protocol):
+    """Who signs a record: an enrolled identity (the client's Identity), whose enrolment ID is its pseudonym."""
+
+    @property
+    def enrolment_id(self) -> str: ...
+
+    def sign(self, message: bytes) -> bytes: ...
 
 
 class EntityError(ValueError):
@@ -96,7 +103,7 @@ class PatientDataEntity(Entity):
 
     @classmethod
     def signed_by(
-        cls, patient: Identity, *, treatment: str, data: bytes, url: str, doctor: str, doctor_signature: str
+        cls, patient: Signer, *, treatment: str, data: bytes, url: str, doctor: str, doctor_signature: str
     ) -> PatientDataEntity:
         """Algorithm 1's record of one piece of (encrypted) data: its digest, signed by the patient
         whose enrolment ID is the PID, stamped now."""

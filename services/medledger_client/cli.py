@@ -20,8 +20,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import client_config, entities
-from .entities import DataUsageEntity, EntityError, PatientDataEntity
+from medledger_api import entities
+from medledger_api.entities import DataUsageEntity, EntityError, PatientDataEntity
+
+from . import client_config
 from .gateway import CommitError, Contract, Gateway, GatewayError
 from .identity import IdentityError
 from .listing import MAX_PAGE_SIZE, PageError, check_page_size, list_by_pid, list_page

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import umbral_pre
 
-from medledger_services.enrolment import write_private
+from .enrolment import write_private
 
 # umbral_pre raises it, but its stubs do not declare it.
 _VerificationError: type[Exception] = umbral_pre.VerificationError  # type: ignore[attr-defined]

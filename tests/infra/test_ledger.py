@@ -17,10 +17,10 @@ import grpc
 import pytest
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 
-from medledger_services import entities
-from medledger_services.entities import DataUsageEntity, PatientDataEntity
-from medledger_services.gateway import Committed, Contract, Gateway, GatewayError
-from medledger_services.listing import list_by_pid, list_page, pages
+from medledger_api import entities
+from medledger_api.entities import DataUsageEntity, PatientDataEntity
+from medledger_client.gateway import Committed, Contract, Gateway, GatewayError
+from medledger_client.listing import list_by_pid, list_page, pages
 from medledger_tools.lab_clients import Ledger, LedgerClient
 
 from .conftest import ansible_run, deployed, lab_host

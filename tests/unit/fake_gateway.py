@@ -18,8 +18,8 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
-from medledger_services import identity
-from medledger_services.gateway import Endpoint
+from medledger_client import identity
+from medledger_client.gateway import Endpoint
 
 from .certificates import issue
 from .test_identity_and_proposal import msp_folder

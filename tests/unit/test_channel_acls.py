@@ -178,9 +178,9 @@ def test_the_block_has_the_templates_acls(network: Network, configs: dict[tuple[
 def test_the_gateway_calls_our_clients_make_are_the_ones_the_channel_lets_them_make(
     configs: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
-    """medledger_services.gateway calls Evaluate, Endorse, Submit and CommitStatus, and nothing that reads
+    """medledger_client.gateway calls Evaluate, Endorse, Submit and CommitStatus, and nothing that reads
     blocks or events; a member's client passes what each of them checks."""
-    source = (REPO_ROOT / "services" / "medledger_services" / "gateway.py").read_text()
+    source = (REPO_ROOT / "services" / "medledger_client" / "gateway.py").read_text()
     assert set(re.findall(r"self\._stub\.(\w+)\(", source)) == {"Evaluate", "Endorse", "Submit", "CommitStatus"}
     group = configs["kafka", "patientchannel"]
     table = acls(group)

@@ -12,9 +12,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from medledger_services import cli, entities
-from medledger_services.entities import PatientDataEntity
-from medledger_services.listing import Page
+from medledger_api import entities
+from medledger_api.entities import PatientDataEntity
+from medledger_client import cli
+from medledger_client.listing import Page
 
 from .certificates import issue
 from .fake_gateway import Peer, invocation_args

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from medledger_services import entities
-from medledger_services.entities import DataUsageEntity, EntityError, PatientDataEntity
+from medledger_api import entities
+from medledger_api.entities import DataUsageEntity, EntityError, PatientDataEntity
 
 DIGEST = entities.data_digest(b"encrypted medical data")
 

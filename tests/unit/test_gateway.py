@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import transaction_pb2
 
-from medledger_services import identity
-from medledger_services.gateway import CommitError, Endpoint, Gateway, GatewayError
+from medledger_client import identity
+from medledger_client.gateway import CommitError, Endpoint, Gateway, GatewayError
 
 from .certificates import issue
 from .fake_gateway import Peer

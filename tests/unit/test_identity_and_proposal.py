@@ -13,7 +13,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2
 
-from medledger_services import identity, proposal
+from medledger_client import identity, proposal
 
 from .certificates import Issued, issue
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from medledger_services.enrolment import Enrolled
+from medledger_client.enrolment import Enrolled
 from medledger_tools import lab_clients
 from medledger_tools.topology import Topology
 

@@ -1,4 +1,4 @@
-"""Pages of the ledger's lists (medledger_services.listing), against a contract that answers as ListByPid."""
+"""Pages of the ledger's lists (medledger_client.listing), against a contract that answers as ListByPid."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from medledger_services.listing import MAX_PAGE_SIZE, Page, PageError, list_by_pid, list_page, pages
+from medledger_client.listing import MAX_PAGE_SIZE, Page, PageError, list_by_pid, list_page, pages
 from medledger_tools.paths import REPO_ROOT
 
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medledger_services import enrolment
-from medledger_services.enrolment import write_private
-from medledger_services.entities import PatientDataEntity
-from medledger_services.gateway import Endpoint, Gateway
-from medledger_services.identity import Identity, from_msp_folder
+from medledger_api.entities import PatientDataEntity
+from medledger_client import enrolment
+from medledger_client.enrolment import write_private
+from medledger_client.gateway import Endpoint, Gateway
+from medledger_client.identity import Identity, from_msp_folder
 
 from .labsafety import assert_lab_target
 from .paths import REPO_ROOT
