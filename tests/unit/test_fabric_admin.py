@@ -30,3 +30,33 @@ def test_batch_timeout_is_rewritten_in_another_unit(before: str, after: str) -> 
 def test_a_duration_it_cannot_read_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^BatchTimeout '2.5s' is not a whole number of us, ms, s, m or h$"):
         admin_command().rewritten("2.5s")
+
+
+def test_a_lifecycle_operation_is_tried_again_only_while_the_ordering_service_is_unavailable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = admin_command()
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    unavailable = module.CommandFailed("peer lifecycle failed: rpc error: code = Unavailable desc = closing transport")
+    outcomes: list[object] = [unavailable, unavailable, "approved"]
+
+    def operation() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return str(outcome)
+
+    assert module.while_unavailable(operation) == "approved"
+    assert outcomes == []
+    refused = module.CommandFailed("peer lifecycle failed: chaincode definition not agreed")
+    calls: list[int] = []
+
+    def refused_operation() -> str:
+        calls.append(1)
+        raise refused
+
+    with pytest.raises(module.CommandFailed, match="not agreed"):
+        module.while_unavailable(refused_operation)
+    assert calls == [1]
+    with pytest.raises(module.CommandFailed, match="Unavailable"):
+        module.while_unavailable(lambda: (_ for _ in ()).throw(unavailable))

@@ -64,6 +64,12 @@ CONFIG_UPDATE = 2  # common.HeaderType
 ORDERED_WITHIN = 60
 # Seconds every organisation's approval of a chaincode definition may take to reach this peer.
 APPROVED_WITHIN = 120
+# A lifecycle transaction the ordering service did not take (gRPC UNAVAILABLE: a connection it closed, or
+# a channel's Kafka partition not yet serving after the channel was made) is tried again, this many times
+# and this many seconds apart: approve and commit first look at what is approved or committed, so trying
+# again never submits twice what went through.
+UNAVAILABLE_ATTEMPTS = 4
+UNAVAILABLE_DELAY = 5
 
 
 def rewritten(duration: str) -> str:
@@ -581,6 +587,20 @@ class PeerAdmin(Admin):
         return ["--peerAddresses", address, "--tlsRootCertFiles", tls_ca]
 
 
+def while_unavailable(operation: Callable[[], str]) -> str:
+    """Run an operation that checks before it acts again while the ordering service is UNAVAILABLE."""
+    attempt = 1
+    while True:
+        try:
+            return operation()
+        except CommandFailed as error:
+            if "code = Unavailable" not in str(error) or attempt == UNAVAILABLE_ATTEMPTS:
+                raise
+            print(f"ordering service unavailable (attempt {attempt}), trying again: {error}", file=sys.stderr)
+        attempt += 1
+        time.sleep(UNAVAILABLE_DELAY)
+
+
 def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:
     match args:
         case ["channels"]:
@@ -616,9 +636,9 @@ def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one 
         case ["chaincode-install", package, package_id]:
             return admin.install(package, package_id)
         case ["chaincode-approve", channel, name, version, package_id]:
-            return admin.approve(channel, name, version, package_id)
+            return while_unavailable(lambda: admin.approve(channel, name, version, package_id))
         case ["chaincode-commit", channel, name, version, endorsers]:
-            return admin.commit(channel, name, version, endorsers.split(","))
+            return while_unavailable(lambda: admin.commit(channel, name, version, endorsers.split(",")))
         case [] | ["-h" | "--help"]:
             raise SystemExit(__doc__)
     admin.passthrough(args)
