@@ -120,8 +120,15 @@ def controller_var(name: str) -> str:
 
 
 def service_users(inventory_host: str) -> list[str]:
-    """The system users of the services the host runs, as the common role creates them."""
-    return for_groups(role_var("common", "common_group_service_users", inventory_host), inventory_host)
+    """The system users of the services the host runs: those the common role creates, and those a package
+    makes (postgres) that present one of the host's identities."""
+    created = for_groups(role_var("common", "common_group_service_users", inventory_host), inventory_host)
+    presenting = {
+        service_user(inventory_host, identity.runs_as)
+        for identity in topology.host_identities(deployed(), inventory_host)
+        if identity.runs_as
+    }
+    return sorted(set(created) | presenting)
 
 
 def service_user(inventory_host: str, kind: str) -> str:

@@ -99,6 +99,12 @@ def _ca_not_served(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> No
     hv["vm33"]["fabric_ca_name"] = "ca2"
 
 
+def _database_without_peer(hv: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+    hv["vm37"] = {"ansible_host": "172.20.29.37"}
+    groups["all"].append("vm37")
+    groups["postgresql"].append("vm37")
+
+
 def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
     hv["vm33"]["kafka_broker_id"] = 0
 
@@ -183,6 +189,10 @@ def _no_anchor_for_third_parties(hv: dict[str, dict[str, Any]], _: dict[str, lis
             "medledger_chaincodes entry 1 (patient_data): version must be letters, digits and _ . + -",
         ),
         (
+            _database_without_peer,
+            "vm37: in group postgresql but runs no peer",
+        ),
+        (
             set_everywhere("medledger_consensus", "solo"),
             "all: medledger_consensus is 'solo'; use one of kafka, etcdraft",
         ),
@@ -227,6 +237,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "zookeeper1",
         "kafka0",
         "kafka-zookeeper-client",
+        "peerxinqiao-postgresql",
         "svc-storage",
     ]
     assert names("vm33") == [
@@ -235,9 +246,19 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "peergovernment-chaincode",
         "kafka3",
         "kafka-zookeeper-client",
+        "peergovernment-postgresql",
         "svc-registry",
         "svc-proxy",
     ]
+    assert "peermindray-postgresql" not in names("vm34")
+    database = next(identity for identity in host_identities(paper, "vm33") if identity.name.endswith("-postgresql"))
+    assert (database.organisation, database.msp, database.tls, database.csr_hosts, database.runs_as) == (
+        "OrgGovernment",
+        False,
+        True,
+        ("localhost", "127.0.0.1"),
+        "postgresql",
+    )
     chaincode = next(identity for identity in host_identities(paper, "vm33") if identity.name.endswith("-chaincode"))
     assert (chaincode.msp, chaincode.tls, chaincode.csr_hosts) == (False, True, ("localhost", "127.0.0.1"))
     assert chaincode.services == ("medledger-chaincode@patient_data", "medledger-chaincode@data_usage")
@@ -272,6 +293,7 @@ def test_each_identitys_key_belongs_to_the_service_that_presents_it(paper: Topol
         "zookeeper1": "zookeeper",
         "kafka0": "kafka",
         "kafka-zookeeper-client": "kafka",
+        "peerxinqiao-postgresql": "postgresql",
         "svc-storage": "",
     }
     kinds = set(paper.global_var("medledger_service_users"))
@@ -293,6 +315,7 @@ def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) 
         "peergovernment",
         "admin-orggovernment",
         "peergovernment-chaincode",
+        "peergovernment-postgresql",
         "svc-registry",
         "svc-proxy",
     ]

@@ -107,6 +107,7 @@ def validate(topology: Topology, fabric_version: str | None = None) -> list[str]
     errors += _check_channels(topology)
     errors += _check_ordering(topology, fabric_version)
     errors += _check_chaincodes(topology)
+    errors += _check_beside_peers(topology)
     return errors
 
 
@@ -147,6 +148,20 @@ def _check_required_host_vars(topology: Topology) -> list[str]:
         for host in topology.members(group)
         for name in names
         if topology.hostvars[host].get(name) in (None, "", [])
+    ]
+
+
+# Groups whose services run beside a peer and take its organisation (their TLS identity is issued by it).
+BESIDE_PEERS_GROUPS = ("postgresql",)
+
+
+def _check_beside_peers(topology: Topology) -> list[str]:
+    peers = set(topology.members("peers"))
+    return [
+        f"{host}: in group {group} but runs no peer; the services' hosts are peer hosts of their organisation"
+        for group in BESIDE_PEERS_GROUPS
+        for host in topology.members(group)
+        if host not in peers
     ]
 
 
@@ -560,6 +575,11 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
         add(KAFKA_ZOOKEEPER_CLIENT, "client", org, True, hosts=own_names, msp=False, services=("kafka",),
             runs_as="kafka")  # fmt: skip
+    if host in topology.members("postgresql") and host in topology.members("peers"):
+        # The services' database beside the peer: its server certificate, for clients on this host.
+        org = topology.peer_organisation(host)
+        add(f"{values['fabric_peer_name']}-postgresql", "client", org, True, hosts=("localhost", "127.0.0.1"),
+            msp=False, services=("postgresql",), runs_as="postgresql")  # fmt: skip
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
