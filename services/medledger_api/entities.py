@@ -12,6 +12,7 @@ import json
 import time
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self
 
 from jsonschema import Draft7Validator
@@ -103,11 +104,10 @@ class PatientDataEntity(Entity):
 
     @classmethod
     def signed_by(
-        cls, patient: Signer, *, treatment: str, data: bytes, url: str, doctor: str, doctor_signature: str
+        cls, patient: Signer, *, treatment: str, digest: str, url: str, doctor: str, doctor_signature: str
     ) -> PatientDataEntity:
-        """Algorithm 1's record of one piece of (encrypted) data: its digest, signed by the patient
-        whose enrolment ID is the PID, stamped now."""
-        digest = data_digest(data)
+        """Algorithm 1's record of one piece of (encrypted) data: its digest (data_digest, file_digest),
+        signed by the patient whose enrolment ID is the PID, stamped now."""
         pid = patient.enrolment_id
         return cls(
             data_message_digest=digest,
@@ -141,6 +141,12 @@ def now_ms() -> int:
 def data_digest(data: bytes) -> str:
     """dataMessageDigest: SHA-384 of the (encrypted) data, lowercase hex."""
     return hashlib.sha384(data).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """data_digest of a file's content, read in chunks (a record may be larger than memory)."""
+    with path.open("rb") as content:
+        return hashlib.file_digest(content, "sha384").hexdigest()
 
 
 def patient_signature_message(digest: str, patient_pseudonym_id: str) -> bytes:

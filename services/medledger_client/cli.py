@@ -36,7 +36,7 @@ def index_put(contract: Contract, args: argparse.Namespace) -> str:
     record = PatientDataEntity.signed_by(
         contract.gateway.identity,
         treatment=args.treatment,
-        data=Path(args.data).read_bytes(),
+        digest=entities.file_digest(Path(args.data)),
         url=args.url,
         doctor=args.doctor,
         doctor_signature=args.doctor_signature,
@@ -58,7 +58,7 @@ def usage_put(contract: Contract, args: argparse.Namespace) -> str:
 
 
 def index_verify(contract: Contract, args: argparse.Namespace) -> str:
-    digest = entities.data_digest(Path(args.data).read_bytes())
+    digest = entities.file_digest(Path(args.data))
     return contract.evaluate("VerifyDigest", args.pid, args.tid, digest).decode()
 
 

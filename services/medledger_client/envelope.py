@@ -22,7 +22,6 @@ import hashlib
 import itertools
 import os
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,8 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .files import atomic_file
 
 MAGIC = b"MLE1"
 VERSION = 1
@@ -115,18 +116,8 @@ def decrypt_file(src_path: str | Path, dst_path: str | Path, key: bytes) -> int:
     The plaintext goes to a temporary file of mode 0600 beside dst_path, which replaces dst_path only once every chunk
     has authenticated; on any failure the temporary file is removed and dst_path is left as it was.
     """
-    destination = Path(dst_path)
-    descriptor, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    try:
-        with os.fdopen(descriptor, "wb") as dst, open(src_path, "rb") as src:
-            length = decrypt(src, dst, key)
-            dst.flush()
-            os.fsync(dst.fileno())
-        os.replace(temporary, destination)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return length
+    with atomic_file(dst_path) as dst, open(src_path, "rb") as src:
+        return decrypt(src, dst, key)
 
 
 def _check_key(key: bytes) -> None:

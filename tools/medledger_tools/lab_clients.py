@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medledger_api.entities import PatientDataEntity
+from medledger_api.entities import PatientDataEntity, data_digest
 from medledger_client import enrolment
 from medledger_client.enrolment import write_private
 from medledger_client.gateway import Endpoint, Gateway
@@ -188,7 +188,7 @@ class LedgerClient:
         return PatientDataEntity.signed_by(
             self.identity,
             treatment=treatment,
-            data=data,
+            digest=data_digest(data),
             url=f"https://storage.medledger.lab/{self.identity.enrolment_id}/{treatment}",
             doctor="doc-0001",
             doctor_signature=self.identity.sign(b"doctor").hex(),
