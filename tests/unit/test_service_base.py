@@ -55,16 +55,6 @@ async def put_blob(request: Request, verified: Annotated[VerifiedRequest, Depend
     return {"size": size}
 
 
-@pytest.fixture(scope="module")
-def hospital() -> Organisation:
-    return Organisation.made("OrgPatientMSP")
-
-
-@pytest.fixture(scope="module")
-def third_party() -> Organisation:
-    return Organisation.made("OrgThirdPartyMSP")
-
-
 @pytest.fixture
 def client(tmp_path: Path, hospital: Organisation, third_party: Organisation) -> Iterator[TestClient]:
     settings = ServiceSettings(

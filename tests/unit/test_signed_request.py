@@ -29,16 +29,6 @@ REQUEST = {"audience": "storage", "method": "PUT", "path": "/records/ab%20c", "q
 BODY = b"ciphertext"
 
 
-@pytest.fixture(scope="module")
-def hospital() -> Organisation:
-    return Organisation.made("OrgPatientMSP")
-
-
-@pytest.fixture(scope="module")
-def third_party() -> Organisation:
-    return Organisation.made("OrgThirdPartyMSP")
-
-
 @pytest.fixture
 def trust(tmp_path: Path, hospital: Organisation, third_party: Organisation) -> TrustStore:
     return TrustStore.from_msp_folders(
