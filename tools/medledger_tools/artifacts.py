@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +63,8 @@ class Recipe:
     def key(self) -> str:
         """Changes whenever anything that shapes the artifact changes, our own sources included."""
         local = [tree_digest(REPO_ROOT / go["local"]) for go in self.spec.get("go", []) if "local" in go]
+        if "python" in self.spec:
+            local.append(tracked_digest(self.spec["python"]["sources"]))
         text = json.dumps([self.name, self.spec, LAUNCHER, local], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -117,6 +121,16 @@ def tree_digest(tree: Path) -> str:
     return digest.hexdigest()
 
 
+def tracked_digest(paths: list[str]) -> str:
+    """The digest of the repository's tracked files under `paths` (what a fresh clone has: caches such as
+    __pycache__ do not change it)."""
+    listed = run(["git", "ls-files", "-z", "--", *paths], cwd=REPO_ROOT).split("\0")
+    digest = hashlib.sha256()
+    for name in sorted(filter(None, listed)):
+        digest.update(f"{name}\0{sha256_file(REPO_ROOT / name)}\0".encode())
+    return digest.hexdigest()
+
+
 def build_go(spec: dict[str, Any], tree: Path) -> None:
     """Build a module's commands: a pinned module from the proxy, or one of ours (`local`: its folder,
     whose go.sum pins its dependencies)."""
@@ -156,6 +170,51 @@ def build_go(spec: dict[str, Any], tree: Path) -> None:
         for source_file, dest in spec.get("copy", {}).items():
             (tree / dest).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(workdir / source_file, tree / dest)
+
+
+# --- Python --------------------------------------------------------------------------------------
+
+# The hosts' interpreter: Debian 12's python3 on x86_64.
+PYTHON_TARGET = ["--python-version", "3.11", "--implementation", "cp", "--platform", "manylinux2014_x86_64",
+                 "--platform", "linux_x86_64"]  # fmt: skip
+
+
+def build_python(spec: dict[str, Any], tree: Path) -> None:
+    """This repository's package and its runtime dependencies (uv.lock, without the control node's and the
+    developers' groups) as wheels, with a requirements file naming each by its SHA-256: hosts install with
+    `pip install --no-index --require-hashes`. Packages under a copyleft licence ship their source too."""
+    wheels = tree / "wheels"
+    wheels.mkdir(parents=True)
+    requirements = run(
+        ["uv", "export", "--frozen", "--no-default-groups", "--no-emit-project", "--format", "requirements-txt"],
+        cwd=REPO_ROOT,
+    )
+    progress(f"python: our wheel and {requirements.count('==')} pinned dependencies")
+    run(["uv", "build", "--wheel", "--out-dir", str(wheels), str(REPO_ROOT)], cwd=REPO_ROOT)
+    (own,) = wheels.glob("*.whl")
+    pinned = tree / "requirements.txt"
+    pinned.write_text(f"{requirements}{spec['package']}=={own.name.split('-')[1]} --hash=sha256:{sha256_file(own)}\n")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "download", "--quiet"]
+    run([*pip, "--only-binary=:all:", *PYTHON_TARGET, "--no-deps", "--require-hashes", "-r", str(pinned),
+         "--find-links", str(wheels), "-d", str(wheels)])  # fmt: skip
+    for name in spec.get("source_distributions", []):
+        download_source_distribution(name, tree / "sources")
+
+
+def download_source_distribution(name: str, folder: Path) -> None:
+    """The source archive uv.lock pins for `name`, checked against the lock's SHA-256."""
+    locked = tomllib.loads((REPO_ROOT / "uv.lock").read_text())
+    (package,) = [entry for entry in locked["package"] if entry["name"] == name]
+    url, expected = package["sdist"]["url"], package["sdist"]["hash"].removeprefix("sha256:")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / url.rsplit("/", 1)[1]
+    try:
+        with urllib.request.urlopen(url, timeout=120) as answer:  # noqa: S310  (the lock's https URL)
+            target.write_bytes(answer.read())
+    except OSError as error:
+        raise ArtifactError(f"downloading {url}: {error}") from None
+    if sha256_file(target) != expected:
+        raise ArtifactError(f"{target.name} has not the SHA-256 uv.lock pins ({expected})")
 
 
 # --- Maven ---------------------------------------------------------------------------------------
@@ -268,6 +327,8 @@ def build(recipe: Recipe, lock: dict[str, str] | None) -> tuple[Path, dict[str, 
         digests: dict[str, str] = {}
         for go_spec in recipe.spec.get("go", []):
             build_go(go_spec, tree)
+        if "python" in recipe.spec:
+            build_python(recipe.spec["python"], tree)
         if "maven" in recipe.spec:
             digests = build_maven(recipe, tree, lock)
         cached.parent.mkdir(parents=True, exist_ok=True)

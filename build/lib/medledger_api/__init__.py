@@ -1,0 +1,1 @@
+"""What the data client and the services share: the ledger's records and the services' request formats."""

@@ -1,0 +1,1 @@
+"""The data client: keys, encryption, the Gateway, the services' clients and the `medledger` command."""

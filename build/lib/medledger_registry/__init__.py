@@ -1,0 +1,1 @@
+"""The registry (the paper's SA, run by the government): registrations, pseudonyms, the certificate directory."""

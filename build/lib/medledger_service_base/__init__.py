@@ -1,0 +1,1 @@
+"""What every MedLedger service runs on: typed settings, signed-request authentication, one-line 4xx errors."""

@@ -1,0 +1,1 @@
+"""MedLedger command-line tools: the lab, artifact builders and shared safety checks."""

@@ -1,0 +1,195 @@
+"""Clients of a deployed ledger for the lab tests and the benchmarks, as the paper's data client:
+identities registered by the organisation's registrar (an Ansible module on the CA host), enrolled from
+here (keys made by this process, never on a lab host), talking to peers' Gateways.
+
+Every address is checked to be a lab container or loopback before any traffic, unless the operator
+says the hosts are real with MEDLEDGER_REAL_HOSTS=1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medledger_api.entities import PatientDataEntity, data_digest
+from medledger_client import enrolment
+from medledger_client.enrolment import write_private
+from medledger_client.gateway import Endpoint, Gateway
+from medledger_client.identity import Identity, from_msp_folder
+
+from .labsafety import assert_lab_target
+from .paths import REPO_ROOT
+from .topology import Topology
+
+CA_PORT = 7054
+CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
+REGISTRARS = "/var/lib/medledger/fabric-ca/server/registrars"
+# Module arguments that are secrets: never on the command line of ansible (where ps shows them).
+SECRET_ARGUMENTS = frozenset({"secret"})
+
+
+def check_target(address: str) -> None:
+    if os.environ.get("MEDLEDGER_REAL_HOSTS") != "1":
+        assert_lab_target(address)
+
+
+def ansible(*args: str) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook (an argument ending .yml) or ansible ad hoc, against the inventory ansible.cfg
+    (or ANSIBLE_INVENTORY) names. Callers check the targets."""
+    command = ["ansible-playbook", *args] if any(arg.endswith(".yml") for arg in args) else ["ansible", *args]
+    return subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+    )
+
+
+def run_module(
+    topology: Topology, host: str, module: str, arguments: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
+    """One Ansible module on a host, as root. Secret arguments (SECRET_ARGUMENTS) go to ansible in an
+    extra-vars file, mode 0600 in a private temporary folder removed afterwards, and the command line names
+    only the variable; like every variable they are templated (a Jinja expression, e.g. a lookup, works)."""
+    check_target(str(topology.hostvars[host]["ansible_host"]))
+    hidden = {f"medledger_module_{key}": value for key, value in arguments.items() if key in SECRET_ARGUMENTS}
+    shown = {
+        key: "{{ medledger_module_" + key + " }}" if key in SECRET_ARGUMENTS else value
+        for key, value in arguments.items()
+    }
+    with tempfile.TemporaryDirectory(prefix="medledger-module-") as private:
+        extra: list[str] = []
+        if hidden:
+            path = os.path.join(private, "secrets.json")
+            write_private(path, json.dumps(hidden).encode())
+            extra = ["-e", f"@{path}"]
+        return ansible(host, "-b", "-m", module, "-a", json.dumps(shown), *extra)
+
+
+def read_remote(topology: Topology, host: str, path: str) -> bytes:
+    """A (public) file of a host, e.g. a CA chain."""
+    check_target(str(topology.hostvars[host]["ansible_host"]))
+    result = ansible(host, "-b", "-o", "-m", "ansible.builtin.slurp", "-a", json.dumps({"src": path}))
+    if result.returncode != 0:
+        raise RuntimeError(f"{host}:{path}: {result.stdout[-500:]}")
+    return base64.b64decode(json.loads(result.stdout.split("=>", 1)[1])["content"])
+
+
+@dataclass
+class Ledger:
+    """The deployed network as its clients see it."""
+
+    topology: Topology
+    _chains: dict[str, bytes] = field(default_factory=dict)
+    _tls_root: bytes | None = None
+
+    def channel_peers(self, channel: str) -> list[str]:
+        return [host for host in self.topology.members("peers") if channel in self.topology.peer_channels(host)]
+
+    def chaincode_on(self, channel: str) -> str:
+        chaincodes = self.topology.global_var("medledger_chaincodes")
+        return str(next(cc["name"] for cc in chaincodes if cc["channel"] == channel))
+
+    def peer_endpoint(self, peer_host: str) -> tuple[str, bytes]:
+        """The peer's address and the CA chain of its TLS certificate (peers present it alone)."""
+        values = self.topology.hostvars[peer_host]
+        address = str(values["ansible_host"])
+        check_target(address)
+        if peer_host not in self._chains:
+            self._chains[peer_host] = read_remote(
+                self.topology, peer_host, f"/etc/medledger/fabric/{values['fabric_peer_name']}/tls/ca.crt"
+            )
+        return f"{address}:{values.get('fabric_peer_port', 7051)}", self._chains[peer_host]
+
+    def ca_host(self, organisation: str) -> str:
+        server = self.topology.organisations[organisation]["ca"]
+        return next(h for h in self.topology.members("cas") if self.topology.hostvars[h]["fabric_ca_name"] == server)
+
+    def tls_root(self) -> bytes:
+        if self._tls_root is None:
+            self._tls_root = read_remote(self.topology, self.topology.members("cas")[0], CA_TLS_ROOT)
+        return self._tls_root
+
+    def new_client(
+        self,
+        organisation: str,
+        folder: Path,
+        prefix: str,
+        attributes: dict[str, str] | None = None,
+        *,
+        enrolment_id: str | None = None,
+    ) -> LedgerClient:
+        """Register a fresh client of the organisation at its CA and TLS CA, then enrol both from here. Its
+        enrolment ID is `prefix-<random>`, or exactly `enrolment_id` (e.g. another organisation's PID, to
+        show that a CA's word on a name is not enough); an ID either CA already knows fails to enrol."""
+        host = self.ca_host(organisation)
+        server = self.topology.organisations[organisation]["ca"]
+        ca_address = str(self.topology.hostvars[host]["ansible_host"])
+        check_target(ca_address)
+        name, secret = enrolment_id or f"{prefix}-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+        organisation_ca, tls_ca = f"ca-{organisation.lower()}", f"tlsca-{server}"
+        for ca_name, attrs in ((organisation_ca, attributes or {}), (tls_ca, {})):
+            arguments = {
+                "name": name,
+                "secret": secret,
+                "type": "client",
+                "affiliation": organisation.lower(),
+                "attributes": attrs,
+                "max_enrollments": 1,  # enrolled once, from here
+                "ca_address": f"127.0.0.1:{CA_PORT}",
+                "ca_name": ca_name,
+                "tls_root": CA_TLS_ROOT,
+                "registrar_home": f"{REGISTRARS}/{ca_name}",
+            }
+            registered = run_module(self.topology, host, "medledger_fabric_register", arguments)
+            if registered.returncode != 0:
+                raise RuntimeError(f"registering {name} at {ca_name}: {registered.stdout[-1000:]}")
+        address = f"{ca_address}:{CA_PORT}"
+        home = folder / organisation / name  # one enrolment ID may be enrolled by two organisations' CAs
+        msp = enrolment.enrol(address, organisation_ca, name, secret, self.tls_root())
+        msp.write_msp(home / "msp")
+        tls = enrolment.enrol(address, tls_ca, name, secret, self.tls_root(), tls_profile=True)
+        tls.write_tls(home / "tls")
+        msp_id = str(self.topology.organisations[organisation]["msp_id"])
+        return LedgerClient(self, name, from_msp_folder(home / "msp", msp_id), home / "tls")
+
+
+@dataclass(frozen=True)
+class LedgerClient:
+    ledger: Ledger
+    name: str
+    identity: Identity
+    tls_folder: Path
+
+    @property
+    def folder(self) -> Path:
+        """Where the client was enrolled: msp/ (signcerts/, keystore/, cacerts/) and tls/, on the control node."""
+        return self.tls_folder.parent
+
+    def gateway(self, peer_host: str) -> Gateway:
+        address, chain = self.ledger.peer_endpoint(peer_host)
+        endpoint = Endpoint(
+            address, chain, (self.tls_folder / "server.crt").read_bytes(), (self.tls_folder / "server.key").read_bytes()
+        )
+        return Gateway(endpoint, self.identity)
+
+    def signed_record(self, treatment: str, data: bytes) -> PatientDataEntity:
+        """The record this client, as a patient, saves for its data (the doctor's signature is a stand-in)."""
+        return PatientDataEntity.signed_by(
+            self.identity,
+            treatment=treatment,
+            digest=data_digest(data),
+            url=f"https://storage.medledger.lab/{self.identity.enrolment_id}/{treatment}",
+            doctor="doc-0001",
+            doctor_signature=self.identity.sign(b"doctor").hex(),
+        )
