@@ -226,7 +226,7 @@ def verify_request(
     fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
     if not nonces.remember(nonce, fingerprint, timestamp_ms + window_ms):
         raise RequestError("replayed request: this nonce was already used")
-    caller = Caller(_common_name(certificate), msp_id, _attributes(certificate), certificate, fingerprint)
+    caller = Caller(_common_name(certificate), msp_id, certificate_attributes(certificate), certificate, fingerprint)
     return VerifiedRequest(caller, digest)
 
 
@@ -316,7 +316,7 @@ def _common_name(certificate: x509.Certificate) -> str:
     return str(names[0].value)
 
 
-def _attributes(certificate: x509.Certificate) -> dict[str, str]:
+def certificate_attributes(certificate: x509.Certificate) -> dict[str, str]:
     """Fabric CA's attributes of the identity; none when the certificate carries none."""
     try:
         raw = certificate.extensions.get_extension_for_oid(FABRIC_ATTRIBUTES_OID).value

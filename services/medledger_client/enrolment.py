@@ -81,10 +81,11 @@ def enrol(
     tls_root_pem: bytes,
     *,
     tls_profile: bool = False,
+    key: ec.EllipticCurvePrivateKey | None = None,
 ) -> Enrolled:
-    """Enrol enrolment_id at ca_name (server ca_address, whose TLS certificate chains to tls_root_pem);
-    tls_profile asks a TLS CA for a TLS client certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    """Enrol enrolment_id at ca_name (server ca_address, whose TLS certificate chains to tls_root_pem) with
+    `key`, or a P-256 key made here; tls_profile asks a TLS CA for a TLS client certificate."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
     request = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, enrolment_id)]))

@@ -61,14 +61,15 @@ class RegistryKeys:
 
     @classmethod
     def from_file(cls, path: Path) -> RegistryKeys:
-        """Two lines of 64 hex digits (encryption, then lookup), in a file only its owner reads."""
+        """Two keys of 64 hex digits separated by white space (encryption, then lookup), in a file only its owner
+        reads."""
         if path.stat().st_mode & 0o077:
             raise PseudonymError(f"{path} is accessible to other users: make it mode 0600")
         lines = path.read_text().split()
         try:
             encryption, lookup = (bytes.fromhex(line) for line in lines)
         except ValueError:
-            raise PseudonymError(f"{path}: want two lines of 64 hex digits") from None
+            raise PseudonymError(f"{path}: want two keys of 64 hex digits") from None
         return cls(encryption, lookup)
 
 

@@ -45,10 +45,16 @@ class Nonces:
 
 
 def user_certificate(
-    name: str, issuer: Issued, attributes: dict[str, str] | None = None, *, valid_hours: float = 1
+    name: str,
+    issuer: Issued,
+    attributes: dict[str, str] | None = None,
+    *,
+    valid_hours: float = 1,
+    key: ec.EllipticCurvePrivateKey | None = None,
 ) -> Issued:
-    """An enrolment certificate as Fabric CA issues it: CN = enrolment ID, attributes in their extension."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    """An enrolment certificate as Fabric CA issues it: CN = enrolment ID, attributes in their extension; for
+    `key`, or a key made here."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.fromtimestamp(NOW_MS / 1000, datetime.UTC)
     builder = (
         x509.CertificateBuilder()

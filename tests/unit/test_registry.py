@@ -306,8 +306,9 @@ def publication(user: Issued, pid: str, keys: SharingKeys) -> dict[str, str]:
 def test_a_user_publishes_its_own_signed_sharing_keys_and_others_read_them(
     registry: Registry, hospital: Organisation, third_party: Organisation
 ) -> None:
-    pid = str(registry.registered("rid-1", new_key()).pid)
-    user = user_certificate(pid, hospital.ca, {"medledger.role": "patient"})
+    key = new_key()
+    pid = str(registry.registered("rid-1", key).pid)
+    user = user_certificate(pid, hospital.ca, {"medledger.role": "patient"}, key=key)
     keys = SharingKeys.generate()
     assert registry.send(user, "PUT", f"/directory/{pid}", publication(user, pid, keys)).status_code == 204
     reader = user_certificate("pid-" + "2" * 60, third_party.ca, {"medledger.role": "thirdparty"})
@@ -323,12 +324,14 @@ def test_a_user_publishes_its_own_signed_sharing_keys_and_others_read_them(
 def test_nobody_publishes_keys_for_someone_else_or_unsigned(
     registry: Registry, hospital: Organisation, third_party: Organisation
 ) -> None:
-    pid = str(registry.registered("rid-1", new_key()).pid)
-    user = user_certificate(pid, hospital.ca, {"medledger.role": "patient"})
+    key = new_key()
+    pid = str(registry.registered("rid-1", key).pid)
+    user = user_certificate(pid, hospital.ca, {"medledger.role": "patient"}, key=key)
     keys = SharingKeys.generate()
     other_pid = "pid-" + "3" * 60
     impostor = user_certificate(other_pid, hospital.ca, {"medledger.role": "patient"})
-    same_name_elsewhere = user_certificate(pid, third_party.ca, {"medledger.role": "patient"})
+    same_name_elsewhere = user_certificate(pid, third_party.ca, {"medledger.role": "patient"}, key=key)
+    same_name_other_key = user_certificate(pid, hospital.ca, {"medledger.role": "patient"})
     forged = {**publication(user, pid, keys), "signature": publication(user, other_pid, keys)["signature"]}
     answers = {
         "another user": registry.send(impostor, "PUT", f"/directory/{pid}", publication(impostor, pid, keys)),
@@ -338,12 +341,16 @@ def test_nobody_publishes_keys_for_someone_else_or_unsigned(
         "another CA's certificate with the same name": registry.send(
             same_name_elsewhere, "PUT", f"/directory/{pid}", publication(same_name_elsewhere, pid, keys)
         ),
+        "a certificate of the same name for another key": registry.send(
+            same_name_other_key, "PUT", f"/directory/{pid}", publication(same_name_other_key, pid, keys)
+        ),
         "a signature over another pseudonym": registry.send(user, "PUT", f"/directory/{pid}", forged),
     }
     assert {why: answer.status_code for why, answer in answers.items()} == {
         "another user": 403,
         "an unregistered pseudonym": 403,
         "another CA's certificate with the same name": 403,
+        "a certificate of the same name for another key": 403,
         "a signature over another pseudonym": 422,
     }
     assert registry.store.directory == {}

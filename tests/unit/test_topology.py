@@ -247,10 +247,23 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "kafka3",
         "kafka-zookeeper-client",
         "peergovernment-postgresql",
+        "peergovernment-registry",
+        "svc-registry-orgpatient",
+        "svc-registry-orgthirdparty",
         "svc-registry",
         "svc-proxy",
     ]
     assert "peermindray-postgresql" not in names("vm34")
+    on_vm33 = {identity.name: identity for identity in host_identities(paper, "vm33")}
+    https = on_vm33["peergovernment-registry"]
+    assert (https.organisation, https.msp, https.tls, https.csr_hosts, https.services, https.runs_as) == (
+        "OrgGovernment", False, True, ("vm33", "172.20.29.33"), ("medledger-registry",), "registry",
+    )  # fmt: skip
+    # The registry's registrar at a hospital's CAs registers clients with a role, and nothing else.
+    registrar = on_vm33["svc-registry-orgpatient"]
+    assert (registrar.organisation, registrar.ca_server, registrar.runs_as) == ("OrgPatient", "ca0", "registry")
+    assert dict(registrar.attributes) == {"hf.Registrar.Roles": "client", "hf.Registrar.Attributes": "medledger.role"}
+    assert dict(registrar.tls_attributes) == {"hf.Registrar.Roles": "client"}
     database = next(identity for identity in host_identities(paper, "vm33") if identity.name.endswith("-postgresql"))
     assert (database.organisation, database.msp, database.tls, database.csr_hosts, database.runs_as) == (
         "OrgGovernment",
@@ -316,6 +329,9 @@ def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) 
         "admin-orggovernment",
         "peergovernment-chaincode",
         "peergovernment-postgresql",
+        "peergovernment-registry",
+        "svc-registry-orgpatient",
+        "svc-registry-orgthirdparty",
         "svc-registry",
         "svc-proxy",
     ]

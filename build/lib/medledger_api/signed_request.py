@@ -222,11 +222,11 @@ def verify_request(
     message = canonical_request(
         audience=audience, method=method, path=path, query=query, timestamp_ms=timestamp_ms, nonce=nonce, digest=digest
     )
-    _check_signature(certificate, headers[SIGNATURE_HEADER], message)
+    check_signature(certificate, headers[SIGNATURE_HEADER], message)
     fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
     if not nonces.remember(nonce, fingerprint, timestamp_ms + window_ms):
         raise RequestError("replayed request: this nonce was already used")
-    caller = Caller(_common_name(certificate), msp_id, _attributes(certificate), certificate, fingerprint)
+    caller = Caller(_common_name(certificate), msp_id, certificate_attributes(certificate), certificate, fingerprint)
     return VerifiedRequest(caller, digest)
 
 
@@ -297,7 +297,8 @@ def _timestamp(header: str) -> int:
     return int(header)
 
 
-def _check_signature(certificate: x509.Certificate, header: str, message: bytes) -> None:
+def check_signature(certificate: x509.Certificate, header: str, message: bytes) -> None:
+    """Raise RequestError unless `header` (base64 DER ECDSA) is the certificate's key's signature of message."""
     key = certificate.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name not in _HASHES:
         raise RequestError("the request's certificate holds no P-256 or P-384 key")
@@ -315,7 +316,7 @@ def _common_name(certificate: x509.Certificate) -> str:
     return str(names[0].value)
 
 
-def _attributes(certificate: x509.Certificate) -> dict[str, str]:
+def certificate_attributes(certificate: x509.Certificate) -> dict[str, str]:
     """Fabric CA's attributes of the identity; none when the certificate carries none."""
     try:
         raw = certificate.extensions.get_extension_for_oid(FABRIC_ATTRIBUTES_OID).value

@@ -1,6 +1,7 @@
-"""Enrol with a Fabric CA over its REST API: the key pair is made here, only the signing request leaves.
+"""Fabric CA's REST API: enrol (the key pair is made here, only the signing request leaves) and register.
 
-The identity must be registered first (by the organisation's registrar); enrolment needs its ID and secret.
+An identity must be registered first, by a registrar of its organisation; enrolment needs its ID and secret.
+Registration is authorised by a token the registrar signs over the request (Fabric CA's token format).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from .identity import Identity
 
 # Fabric CA answers within seconds; a stuck request should fail, not hang a client.
 TIMEOUT_SECONDS = 30
@@ -77,10 +81,11 @@ def enrol(
     tls_root_pem: bytes,
     *,
     tls_profile: bool = False,
+    key: ec.EllipticCurvePrivateKey | None = None,
 ) -> Enrolled:
-    """Enrol enrolment_id at ca_name (server ca_address, whose TLS certificate chains to tls_root_pem);
-    tls_profile asks a TLS CA for a TLS client certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    """Enrol enrolment_id at ca_name (server ca_address, whose TLS certificate chains to tls_root_pem) with
+    `key`, or a P-256 key made here; tls_profile asks a TLS CA for a TLS client certificate."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
     request = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, enrolment_id)]))
@@ -90,10 +95,54 @@ def enrol(
     if tls_profile:
         body["profile"] = "tls"
     credentials = base64.b64encode(f"{enrolment_id}:{secret}".encode()).decode()
+    encoded = json.dumps(body).encode()
+    what = f"{enrolment_id} ({ca_name})"
+    result = _call(ca_address, "/api/v1/enroll", encoded, f"Basic {credentials}", tls_root_pem, what=what)
+    return Enrolled(base64.b64decode(result["Cert"]), base64.b64decode(result["ServerInfo"]["CAChain"]), key)
+
+
+def register(
+    ca_address: str,
+    ca_name: str,
+    registrar: Identity,
+    tls_root_pem: bytes,
+    *,
+    enrolment_id: str,
+    secret: str,
+    affiliation: str,
+    attributes: dict[str, str],
+    max_enrollments: int = 1,
+) -> None:
+    """Register a client identity at ca_name with the given secret, signed by `registrar` (an identity whose
+    hf.Registrar.* attributes at that CA allow it). Attributes go into the enrolment certificate."""
+    body = {
+        "id": enrolment_id,
+        "type": "client",
+        "secret": secret,
+        "affiliation": affiliation,
+        "max_enrollments": max_enrollments,
+        "attrs": [{"name": name, "value": value, "ecert": True} for name, value in sorted(attributes.items())],
+        "caname": ca_name,
+    }
+    path = "/api/v1/register"
+    encoded = json.dumps(body).encode()
+    token = _token(registrar, "POST", path, encoded)
+    _call(ca_address, path, encoded, token, tls_root_pem, what=f"{enrolment_id} ({ca_name})")
+
+
+def _token(registrar: Identity, method: str, path: str, body: bytes) -> str:
+    """Fabric CA's authorisation token: the registrar's certificate and its signature over the method, the
+    path, the body and the certificate, each base64-encoded, joined by dots."""
+    certificate = base64.b64encode(registrar.certificate_pem).decode()
+    parts = (method, base64.b64encode(path.encode()).decode(), base64.b64encode(body).decode(), certificate)
+    return f"{certificate}.{base64.b64encode(registrar.sign('.'.join(parts).encode())).decode()}"
+
+
+def _call(ca_address: str, path: str, body: bytes, authorization: str, tls_root_pem: bytes, *, what: str) -> Any:
     http_request = urllib.request.Request(
-        f"https://{ca_address}/api/v1/enroll",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
+        f"https://{ca_address}{path}",
+        data=body,
+        headers={"Authorization": authorization, "Content-Type": "application/json"},
         method="POST",
     )
     context = ssl.create_default_context(cadata=tls_root_pem.decode())
@@ -101,15 +150,12 @@ def enrol(
         with urllib.request.urlopen(http_request, timeout=TIMEOUT_SECONDS, context=context) as response:  # noqa: S310 - https only
             answer = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise EnrolmentError(
-            f"{enrolment_id} at {ca_address} ({ca_name}): {error.code} {_messages(error.read())}"
-        ) from None
+        raise EnrolmentError(f"{what} at {ca_address}: {error.code} {_messages(error.read())}") from None
     except (urllib.error.URLError, OSError) as error:
-        raise EnrolmentError(f"{enrolment_id} at {ca_address} ({ca_name}): {error}") from None
+        raise EnrolmentError(f"{what} at {ca_address}: {error}") from None
     if not answer.get("success"):
-        raise EnrolmentError(f"{enrolment_id} at {ca_address} ({ca_name}): {_messages(json.dumps(answer).encode())}")
-    result = answer["result"]
-    return Enrolled(base64.b64decode(result["Cert"]), base64.b64decode(result["ServerInfo"]["CAChain"]), key)
+        raise EnrolmentError(f"{what} at {ca_address}: {_messages(json.dumps(answer).encode())}")
+    return answer["result"]
 
 
 def _messages(body: bytes) -> str:

@@ -20,6 +20,7 @@ import hmac
 import os
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -57,6 +58,19 @@ class RegistryKeys:
             raise PseudonymError("the registry's keys must be 32 bytes each")
         if hmac.compare_digest(self.rid_encryption, self.rid_lookup):
             raise PseudonymError("the registry's two keys must differ")
+
+    @classmethod
+    def from_file(cls, path: Path) -> RegistryKeys:
+        """Two keys of 64 hex digits separated by white space (encryption, then lookup), in a file only its owner
+        reads."""
+        if path.stat().st_mode & 0o077:
+            raise PseudonymError(f"{path} is accessible to other users: make it mode 0600")
+        lines = path.read_text().split()
+        try:
+            encryption, lookup = (bytes.fromhex(line) for line in lines)
+        except ValueError:
+            raise PseudonymError(f"{path}: want two keys of 64 hex digits") from None
+        return cls(encryption, lookup)
 
 
 def normalised_rid(rid: str) -> str:

@@ -8,6 +8,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .database import DatabaseSettings
+
 
 class SettingsError(Exception):
     """A settings file the service cannot start with; one line naming what is wrong."""
@@ -34,6 +36,12 @@ class ServiceSettings(BaseModel):
     )
     request_window_seconds: int = Field(default=300, ge=5, le=3600)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
+
+
+class StatefulServiceSettings(ServiceSettings):
+    """A service that keeps state in its PostgreSQL database."""
+
+    database: DatabaseSettings
 
 
 SettingsType = TypeVar("SettingsType", bound=ServiceSettings)

@@ -353,6 +353,7 @@ def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str,
         "ansible_host",
         "fabric_peer_anchor",
         "medledger_client_identities",
+        "medledger_services",
         "medledger_chaincodes",
         "medledger_kafka_replication_factor",
         "medledger_kafka_min_insync_replicas",
@@ -443,6 +444,7 @@ class Identity:
     msp: bool = True
     services: tuple[str, ...] = ()
     runs_as: str = ""
+    tls_attributes: tuple[tuple[str, str], ...] = ()
 
     @property
     def ca_name(self) -> str:
@@ -471,6 +473,7 @@ class Identity:
             "msp": self.msp,
             "services": list(self.services),
             "runs_as": self.runs_as,
+            "tls_attributes": dict(self.tls_attributes),
         }
 
 
@@ -514,15 +517,32 @@ def admin_name(organisation: str) -> str:
     return f"admin-{organisation.lower()}"
 
 
-def host_identities(topology: Topology, host: str) -> list[Identity]:
-    """The identities a host enrols: its peer and orderer, their organisations' admins (which run the
-    admin CLIs there), and the service clients of `medledger_client_identities` placed on it."""
-    orgs = topology.organisations
-    values = topology.hostvars[host]
-    own_names = (host, str(values.get("ansible_host", "")))
-    found: list[Identity] = []
+# The organisations whose people the registry registers, and what each kind's people may be.
+REGISTERED_ROLES = {"hospital": ("patient", "doctor"), "thirdparty": ("thirdparty",)}
+# What the registry's registrar at such an organisation's CAs may do: register clients, and give them a role.
+REGISTRAR_ATTRIBUTES = {"hf.Registrar.Roles": "client", "hf.Registrar.Attributes": "medledger.role"}
+REGISTRAR_TLS_ATTRIBUTES = {"hf.Registrar.Roles": "client"}
+
+
+def registrar_name(organisation: str) -> str:
+    """The registry's registrar identity at an organisation's CAs."""
+    return f"svc-registry-{organisation.lower()}"
+
+
+def service_identity_name(peer_name: str, service: str) -> str:
+    """The TLS server identity of a service beside a peer."""
+    return f"{peer_name}-{service}"
+
+
+class _Identities:
+    """The identities of one host as they are found; the first of one name wins."""
+
+    def __init__(self, organisations: Mapping[str, Mapping[str, Any]]) -> None:
+        self.organisations = organisations
+        self.found: list[Identity] = []
 
     def add(
+        self,
         name: str,
         kind: str,
         organisation: str,
@@ -533,13 +553,35 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         msp: bool = True,
         services: tuple[str, ...] = (),
         runs_as: str = "",
+        tls_attrs: Mapping[str, Any] | None = None,
     ) -> None:
-        if any(identity.name == name for identity in found):
+        if any(identity.name == name for identity in self.found):
             return
-        server = str(orgs[organisation]["ca"])
-        attributes = tuple(sorted((str(key), str(value)) for key, value in (attrs or {}).items()))
-        found.append(Identity(name, kind, organisation, server, tls, hosts, attributes, msp, services, runs_as))
+        server = str(self.organisations[organisation]["ca"])
+        attributes, tls_attributes = (
+            tuple(sorted((str(key), str(value)) for key, value in (given or {}).items()))
+            for given in (attrs, tls_attrs)
+        )
+        self.found.append(
+            Identity(name, kind, organisation, server, tls, hosts, attributes, msp, services, runs_as, tls_attributes)
+        )
 
+
+def host_identities(topology: Topology, host: str) -> list[Identity]:
+    """The identities a host enrols: its peer and orderer, their organisations' admins (which run the
+    admin CLIs there), the ordering service's brokers, the services beside the peer, and the service clients
+    of `medledger_client_identities` placed on it."""
+    identities = _Identities(topology.organisations)
+    _node_identities(topology, host, identities)
+    _service_identities(topology, host, identities)
+    return identities.found
+
+
+def _node_identities(topology: Topology, host: str, identities: _Identities) -> None:
+    orgs = topology.organisations
+    values = topology.hostvars[host]
+    own_names = (host, str(values.get("ansible_host", "")))
+    add = identities.add
     if host in topology.members("peers"):
         org = topology.peer_organisation(host)
         peer = str(values["fabric_peer_name"])
@@ -575,17 +617,34 @@ def host_identities(topology: Topology, host: str) -> list[Identity]:
         org = next(name for name, spec in orgs.items() if spec.get("kind") == "orderer")
         add(KAFKA_ZOOKEEPER_CLIENT, "client", org, True, hosts=own_names, msp=False, services=("kafka",),
             runs_as="kafka")  # fmt: skip
+
+
+def _service_identities(topology: Topology, host: str, identities: _Identities) -> None:
+    orgs = topology.organisations
+    values = topology.hostvars[host]
+    own_names = (host, str(values.get("ansible_host", "")))
+    add = identities.add
     if host in topology.members("postgresql") and host in topology.members("peers"):
         # The services' database beside the peer: its server certificate, for clients on this host.
         org = topology.peer_organisation(host)
         add(f"{values['fabric_peer_name']}-postgresql", "client", org, True, hosts=("localhost", "127.0.0.1"),
             msp=False, services=("postgresql",), runs_as="postgresql")  # fmt: skip
+    for service in topology.global_var("medledger_services", {}) or {}:
+        if host in topology.members(service) and host in topology.members("peers"):
+            # Its HTTPS certificate, from the TLS CA of the organisation of the peer it sits beside.
+            add(service_identity_name(str(values["fabric_peer_name"]), service), "client",
+                topology.peer_organisation(host), True, hosts=own_names, msp=False,
+                services=(f"medledger-{service}",), runs_as=service)  # fmt: skip
+    if host in topology.members("registry"):
+        for org, spec in orgs.items():
+            if spec.get("kind") in REGISTERED_ROLES:
+                add(registrar_name(org), "client", org, True, attrs=REGISTRAR_ATTRIBUTES,
+                    tls_attrs=REGISTRAR_TLS_ATTRIBUTES, runs_as="registry")  # fmt: skip
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
         if homes and homes[0] == host:
             add(str(client["name"]), "client", org, False, attrs=client.get("attributes", {}))
-    return found
 
 
 def enrolment_counts(topology: Topology) -> dict[str, int]:

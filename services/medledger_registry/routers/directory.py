@@ -3,7 +3,7 @@ Umbral keys, signed by its enrolment key; any caller with a certificate from our
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, load_pem_public_key
 from fastapi import APIRouter, HTTPException, status
 
 from medledger_api.registry import DirectoryEntry, Pid, SharingKeysPublication, sharing_keys_statement
@@ -18,14 +18,20 @@ router = APIRouter(prefix="/directory", tags=["directory"])
 
 @router.put("/{pid}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)
 def publish(pid: Pid, body: SharingKeysPublication, caller: AnyCaller, store: Store) -> None:
-    """A user publishes its own certificate (the one that signed this request) and its Umbral keys."""
+    """A user publishes its own certificate (the one that signed this request, whose key must be the one its
+    pseudonym was made for) and its Umbral keys."""
     if caller.enrolment_id != pid:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a user publishes only its own keys")
     try:
         registered = store.registered(pid)
     except NotFound:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the registry did not register this pseudonym") from None
-    if registered.organisation != caller.msp_id or registered.role.value != caller.role:
+    registered_key = load_pem_public_key(registered.public_key.encode())
+    if (
+        registered.organisation != caller.msp_id
+        or registered.role.value != caller.role
+        or caller.certificate.public_key() != registered_key
+    ):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "the certificate is not the one this pseudonym was registered for"
         )

@@ -1,0 +1,1 @@
+"""The registry's routes, by resource: registrations, and the certificate directory."""
