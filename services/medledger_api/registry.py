@@ -3,18 +3,16 @@ certificate directory's entries (the paper's "cloud database" of certificates an
 
 from __future__ import annotations
 
-import base64
 import datetime
 import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-MspId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9.-]{0,62}$")]
-Pid = Annotated[str, StringConstraints(pattern=r"^pid-[0-9a-f]{60}$")]
+from .common import Base64, Model, MspId, Pid, Role
+
 CompressedPoint = Annotated[str, StringConstraints(pattern=r"^0[23][0-9a-f]{64}$")]
-Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=4096)]
 PemPublicKey = Annotated[
     str,
     StringConstraints(
@@ -24,20 +22,7 @@ PemPublicKey = Annotated[
 SHARING_KEY_STATEMENT = b"medledger/sharing-keys/v1"
 
 
-class Role(StrEnum):
-    """What a registered user is (medledger.role in the certificate): the paper's patients, doctors and
-    third-party users."""
-
-    PATIENT = "patient"
-    DOCTOR = "doctor"
-    THIRD_PARTY = "thirdparty"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RegistrationRequest(_Model):
+class RegistrationRequest(Model):
     """A request to register one person, sent by their organisation's manager (medledger.role=manager)."""
 
     rid: str = Field(min_length=1, max_length=256, description="the real identity; the registry alone keeps it")
@@ -53,7 +38,7 @@ class RegistrationState(StrEnum):
     APPROVED = "approved"
 
 
-class RegistrationSummary(_Model):
+class RegistrationSummary(Model):
     """A registration as the SA lists it for approval: never the RID."""
 
     request_id: uuid.UUID
@@ -72,7 +57,7 @@ class Registration(RegistrationSummary):
     enrolment_secret: str | None = None
 
 
-class SharingKeysPublication(_Model):
+class SharingKeysPublication(Model):
     """A user's Umbral keys for the directory, signed by the user's enrolment key (sharing_keys_statement),
     so that nobody, the registry included, can substitute them."""
 
@@ -81,7 +66,7 @@ class SharingKeysPublication(_Model):
     signature: Base64 = Field(description="base64 DER ECDSA signature by the enrolment key")
 
 
-class DirectoryEntry(_Model):
+class DirectoryEntry(Model):
     pid: Pid
     msp_id: MspId
     role: Role
@@ -89,17 +74,7 @@ class DirectoryEntry(_Model):
     sharing_keys: SharingKeysPublication
 
 
-class Problem(_Model):
-    """Every refusal: one line."""
-
-    detail: str
-
-
 def sharing_keys_statement(pid: str, public_key: str, verifying_key: str) -> bytes:
     """What the enrolment key signs to publish Umbral keys: bound to the pseudonym, so that one user's signed
     keys cannot be published as another's."""
     return b"\n".join((SHARING_KEY_STATEMENT, pid.encode(), public_key.encode(), verifying_key.encode()))
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()

@@ -10,12 +10,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from medledger_api.common import Role
 from medledger_api.registry import (
     DirectoryEntry,
     Registration,
     RegistrationRequest,
     RegistrationSummary,
-    Role,
     SharingKeysPublication,
     sharing_keys_statement,
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from medledger_api.registry import Role
+from medledger_api.common import Role
 from medledger_client import enrolment
 from medledger_client.identity import Identity, from_msp_folder, load_key
 

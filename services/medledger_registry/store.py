@@ -12,14 +12,13 @@ from typing import Any, Protocol
 import psycopg
 from psycopg import sql
 
+from medledger_api.common import Role, b64
 from medledger_api.registry import (
     DirectoryEntry,
     Registration,
     RegistrationState,
     RegistrationSummary,
-    Role,
     SharingKeysPublication,
-    b64,
 )
 from medledger_service_base.database import Database
 

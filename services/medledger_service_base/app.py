@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from medledger_api.common import Problem
 from medledger_api.signed_request import NonceStore, RequestError, TrustStore
 
 from .auth import Authenticator
@@ -32,6 +34,12 @@ def create_app(settings: ServiceSettings, nonces: NonceStore, routers: Iterable[
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]  # Starlette types handlers by Exception
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """A route's OpenAPI `responses` for its refusals, each a Problem; 401 (unauthenticated), 413 and 422
+    (the body) are every signed route's."""
+    return {code: {"model": Problem} for code in sorted({401, 413, 422, *codes})}
 
 
 async def _unauthenticated(request: Request, error: RequestError) -> JSONResponse:

@@ -162,5 +162,8 @@ def test_artifacts_match_the_manifest(host: Any, inventory_host: str, manifest: 
         }
         assert installed == entry["files"]
         assert host.file(f"{install_dir}/{name}").linked_to == f"{install_dir}/{entry['root']}"
+        if not entry["version_check"]:  # the services' wheels: nothing to run, the version is our wheel's
+            assert f"wheels/medledger-{entry['version']}-py3-none-any.whl" in installed
+            continue
         command = " ".join([f"{install_dir}/{name}/{entry['version_check'][0]}", *entry["version_check"][1:]])
         assert entry["version"] in host.check_output(command)

@@ -8,15 +8,20 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from medledger_api.signed_request import FABRIC_ATTRIBUTES_OID
+from medledger_api.signed_request import FABRIC_ATTRIBUTES_OID, content_digest, sign_request
 
 from .certificates import Issued, issue
+
+if TYPE_CHECKING:
+    import httpx2
+    from fastapi.testclient import TestClient
 
 NOW_MS = time.time_ns() // 1_000_000  # the throw-away CAs of .certificates are valid around now
 
@@ -102,3 +107,12 @@ class Organisation:
         crl = builder.sign((crl_key or self.ca).key, hashes.SHA256())
         (msp / "crls" / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         return msp
+
+
+def send_signed(
+    client: TestClient, user: Issued, method: str, path: str, body: Any = None, *, audience: str
+) -> httpx2.Response:
+    """A request to a service's test client as `user`, its JSON body (if any) signed with it."""
+    content = b"" if body is None else json.dumps(body).encode()
+    headers = sign_request(User(user), audience=audience, method=method, path=path, digest=content_digest(content))
+    return client.request(method, path, content=content, headers={**headers, "content-type": "application/json"})

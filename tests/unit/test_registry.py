@@ -19,16 +19,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
+from medledger_api.common import Role
 from medledger_api.registry import (
     DirectoryEntry,
     Registration,
     RegistrationState,
     RegistrationSummary,
-    Role,
     SharingKeysPublication,
     sharing_keys_statement,
 )
-from medledger_api.signed_request import content_digest, sign_request
 from medledger_client.enrolment import EnrolmentError
 from medledger_client.sealed_box import open_sealed
 from medledger_client.sharing_keys import SharingKeys
@@ -40,7 +39,7 @@ from medledger_service_base.database import DatabaseSettings
 from medledger_service_base.settings import TLSFiles
 
 from .certificates import Issued
-from .organisations import Nonces, Organisation, User, user_certificate
+from .organisations import Nonces, Organisation, User, send_signed, user_certificate
 
 GOVERNMENT = "OrgGovernmentMSP"
 AUDIENCE = "registry"
@@ -126,12 +125,7 @@ class Registry:
     sa: Issued
 
     def send(self, user: Issued, method: str, path: str, body: Any = None) -> httpx2.Response:
-        content = b"" if body is None else json.dumps(body).encode()
-        headers = sign_request(User(user), audience=AUDIENCE, method=method, path=path, digest=content_digest(content))
-        response: httpx2.Response = self.client.request(
-            method, path, content=content, headers={**headers, "content-type": "application/json"}
-        )
-        return response
+        return send_signed(self.client, user, method, path, body, audience=AUDIENCE)
 
     def request(self, key: ec.EllipticCurvePrivateKey, **fields: str) -> httpx2.Response:
         return self.request_by(self.manager, key, **fields)

@@ -238,6 +238,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "kafka0",
         "kafka-zookeeper-client",
         "peerxinqiao-postgresql",
+        "peerxinqiao-hospital-manager",
         "svc-storage",
     ]
     assert names("vm33") == [
@@ -257,7 +258,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     on_vm33 = {identity.name: identity for identity in host_identities(paper, "vm33")}
     https = on_vm33["peergovernment-registry"]
     assert (https.organisation, https.msp, https.tls, https.csr_hosts, https.services, https.runs_as) == (
-        "OrgGovernment", False, True, ("vm33", "172.20.29.33"), ("medledger-registry",), "registry",
+        "OrgGovernment", True, True, ("vm33", "172.20.29.33"), ("medledger-registry",), "registry",
     )  # fmt: skip
     # The registry's registrar at a hospital's CAs registers clients with a role, and nothing else.
     registrar = on_vm33["svc-registry-orgpatient"]
@@ -307,6 +308,7 @@ def test_each_identitys_key_belongs_to_the_service_that_presents_it(paper: Topol
         "kafka0": "kafka",
         "kafka-zookeeper-client": "kafka",
         "peerxinqiao-postgresql": "postgresql",
+        "peerxinqiao-hospital-manager": "hospital_manager",
         "svc-storage": "",
     }
     kinds = set(paper.global_var("medledger_service_users"))

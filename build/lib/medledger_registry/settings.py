@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medledger_api.registry import MspId, Role
+from medledger_api.common import MspId, Role
 from medledger_service_base.settings import StatefulServiceSettings
 
 

@@ -22,7 +22,8 @@ def run(
     build: Callable[[SettingsType, Database | None], FastAPI],
     argv: list[str] | None = None,
 ) -> int:
-    parser = argparse.ArgumentParser(prog=f"medledger-{name}", description=f"The MedLedger {name} service.")
+    program = f"medledger-{name.replace('_', '-')}"
+    parser = argparse.ArgumentParser(prog=program, description=f"The MedLedger {name.replace('_', ' ')} service.")
     parser.add_argument("--settings", type=Path, required=True, help="its JSON settings (written by Ansible)")
     parser.add_argument("--migrate", action="store_true", help="bring the database's schema up to date and stop")
     args = parser.parse_args(argv)
@@ -30,7 +31,7 @@ def run(
         settings = load_settings(model, args.settings)
         database = _migrated(name, settings) if isinstance(settings, StatefulServiceSettings) else None
     except (SettingsError, DatabaseError, psycopg.Error, OSError) as error:
-        print(f"medledger-{name}: {' '.join(str(error).split())}", file=sys.stderr)
+        print(f"{program}: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     if args.migrate:
         return 0
@@ -52,5 +53,5 @@ def _migrated(name: str, settings: StatefulServiceSettings) -> Database:
     with database.transaction() as connection:
         applied = migrate(connection, [f"medledger_{name}"])
     if applied:
-        print(f"medledger-{name}: applied migrations {', '.join(applied)}", file=sys.stderr)
+        print(f"medledger_{name}: applied migrations {', '.join(applied)}", file=sys.stderr)
     return database

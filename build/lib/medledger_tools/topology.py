@@ -530,8 +530,12 @@ def registrar_name(organisation: str) -> str:
 
 
 def service_identity_name(peer_name: str, service: str) -> str:
-    """The TLS server identity of a service beside a peer."""
-    return f"{peer_name}-{service}"
+    """The identity of a service beside a peer: its HTTPS certificate and its enrolment."""
+    return f"{peer_name}-{service.replace('_', '-')}"
+
+
+def service_unit(service: str) -> str:
+    return f"medledger-{service.replace('_', '-')}"
 
 
 class _Identities:
@@ -631,10 +635,11 @@ def _service_identities(topology: Topology, host: str, identities: _Identities) 
             msp=False, services=("postgresql",), runs_as="postgresql")  # fmt: skip
     for service in topology.global_var("medledger_services", {}) or {}:
         if host in topology.members(service) and host in topology.members("peers"):
-            # Its HTTPS certificate, from the TLS CA of the organisation of the peer it sits beside.
+            # Its HTTPS certificate from the TLS CA of the organisation of the peer it sits beside, and its
+            # enrolment there, which signs its requests to other services.
             add(service_identity_name(str(values["fabric_peer_name"]), service), "client",
-                topology.peer_organisation(host), True, hosts=own_names, msp=False,
-                services=(f"medledger-{service}",), runs_as=service)  # fmt: skip
+                topology.peer_organisation(host), True, hosts=own_names, services=(service_unit(service),),
+                runs_as=service)  # fmt: skip
     if host in topology.members("registry"):
         for org, spec in orgs.items():
             if spec.get("kind") in REGISTERED_ROLES:

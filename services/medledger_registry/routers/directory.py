@@ -6,14 +6,16 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.serialization import Encoding, load_pem_public_key
 from fastapi import APIRouter, HTTPException, status
 
-from medledger_api.registry import DirectoryEntry, Pid, SharingKeysPublication, sharing_keys_statement
+from medledger_api.common import Pid
+from medledger_api.registry import DirectoryEntry, SharingKeysPublication, sharing_keys_statement
 from medledger_api.signed_request import RequestError, check_signature
+from medledger_service_base.app import refusals
 
 from ..dependencies import AnyCaller, Store
 from ..store import NotFound
-from .registrations import REFUSALS
 
 router = APIRouter(prefix="/directory", tags=["directory"])
+REFUSALS = refusals(403, 404)
 
 
 @router.put("/{pid}", status_code=status.HTTP_204_NO_CONTENT, responses=REFUSALS)

@@ -11,17 +11,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import APIRouter, HTTPException, status
 
-from medledger_api.registry import Problem, Registration, RegistrationRequest, RegistrationState, RegistrationSummary
+from medledger_api.registry import Registration, RegistrationRequest, RegistrationState, RegistrationSummary
 from medledger_client.enrolment import EnrolmentError
+from medledger_service_base.app import refusals
 
 from ..dependencies import Approver, CARegistrars, Keys, Manager, Settings, Store
 from ..pseudonyms import PseudonymError, decrypt_rid, encrypt_rid, lookup_hash, make_pseudonym
 from ..store import AlreadyRegistered, Approval, NotFound, StoredRequest
 
 router = APIRouter(prefix="/registrations", tags=["registrations"])
-REFUSALS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem} for code in (401, 403, 404, 409, 413, 422, 502)
-}
+REFUSALS = refusals(403, 404, 409, 502)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Registration, responses=REFUSALS)

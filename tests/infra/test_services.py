@@ -1,6 +1,7 @@
-"""The registry on the lab (roles/registry): a manager's request, the SA's approval, the pseudonym registered at
-the person's organisation's CAs, the person enrolling under it with its own key, the certificate directory; and
-the refusals, against the deployed service, its PostgreSQL and the lab's real CAs."""
+"""The services on the lab, against their PostgreSQL and the lab's real CAs. The registry (roles/registry): a
+manager's request, the SA's approval, the pseudonym registered at the person's organisation's CAs, the person
+enrolling under it with its own key, the certificate directory. The hospital managers (roles/hospital_manager):
+appointments and the TSK only the doctor opens. And the refusals."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import http.client
 import json
 import secrets
 import ssl
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,83 +17,34 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from medledger_api.registry import Registration, Role
+from medledger_api.common import Role
 from medledger_api.signed_request import certificate_attributes, content_digest, sign_request
-from medledger_client import enrolment, registration
-from medledger_client.identity import Identity
-from medledger_client.sealed_box import open_sealed
-from medledger_client.service_client import ServiceClient, ServiceError
+from medledger_client import appointments, enrolment, registration
+from medledger_client.sealed_box import SealedBoxError, open_sealed
+from medledger_client.service_client import ServiceError
 from medledger_client.sharing_keys import SharingKeys
 from medledger_registry.pseudonyms import RID_CONTEXT, pid_of
-from medledger_tools.lab_clients import CA_PORT, Ledger, LedgerClient, check_target
+from medledger_tools.lab_clients import LedgerClient
 
 from .conftest import deployed, lab_host, plaintext_answer
+from .services import (
+    LEDGER,
+    REGISTRY_HOST,
+    Person,
+    ca_address,
+    hospital_manager_as,
+    register,
+    registry_address,
+    registry_as,
+    staff_of_the_services,
+)
 
 pytestmark = pytest.mark.lab
-
-LEDGER = Ledger(deployed())
-REGISTRY_HOST = deployed().members("registry")[0]
-MSP_IDS = {name: str(spec["msp_id"]) for name, spec in deployed().organisations.items()}
-
-
-def registry_address() -> str:
-    values = deployed().hostvars[REGISTRY_HOST]
-    address = str(values["ansible_host"])
-    check_target(address)
-    return f"{address}:{values['medledger_services']['registry']['port']}"
-
-
-def registry_as(signer: Identity) -> ServiceClient:
-    """The registry, verified by the TLS CA chain of its host's organisation (the peer beside it has the same)."""
-    _, chain = LEDGER.peer_endpoint(REGISTRY_HOST)
-    return ServiceClient(registry_address(), registration.AUDIENCE, signer, chain)
-
-
-@dataclass(frozen=True)
-class Person:
-    identity: Identity
-    registration: Registration
-    rid: str
-    secret: str
-
-
-def ca_address(organisation: str) -> str:
-    address = str(deployed().hostvars[LEDGER.ca_host(organisation)]["ansible_host"])
-    check_target(address)
-    return f"{address}:{CA_PORT}"
-
-
-def register(manager: LedgerClient, sa: LedgerClient, organisation: str, role: Role) -> Person:
-    """The paper's phase ①: a key made here, the manager asks, the SA approves, the manager collects the
-    secret, and the person enrols with that key under its pseudonym."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    rid = f"lab-{secrets.token_hex(8)}"
-    asked = registration.ask(registry_as(manager.identity), rid, role, MSP_IDS[organisation], key)
-    registration.approve(registry_as(sa.identity), asked.request_id)
-    collected = registration.collect(registry_as(manager.identity), asked.request_id)
-    assert collected.pid is not None and collected.enrolment_secret is not None
-    enrolled = enrolment.enrol(
-        ca_address(organisation),
-        f"ca-{organisation.lower()}",
-        collected.pid,
-        collected.enrolment_secret,
-        LEDGER.tls_root(),
-        key=key,
-    )
-    return Person(
-        Identity(MSP_IDS[organisation], enrolled.certificate_pem, key), collected, rid, collected.enrolment_secret
-    )
 
 
 @pytest.fixture(scope="module")
 def staff(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LedgerClient]:
-    folder = tmp_path_factory.mktemp("registry-staff")
-    return {
-        "manager": LEDGER.new_client("OrgPatient", folder, "manager", {"medledger.role": "manager"}),
-        "thirdparty_manager": LEDGER.new_client("OrgThirdParty", folder, "manager", {"medledger.role": "manager"}),
-        "sa": LEDGER.new_client("OrgGovernment", folder, "sa", {"medledger.role": "sa"}),
-        "hospital_sa": LEDGER.new_client("OrgPatient", folder, "sa", {"medledger.role": "sa"}),
-    }
+    return staff_of_the_services(tmp_path_factory.mktemp("staff"))
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +94,7 @@ def test_only_the_governments_sa_approves(staff: dict[str, LedgerClient]) -> Non
 def test_a_third_party_user_reads_a_patients_keys_and_checks_their_signature(
     patient: Person, staff: dict[str, LedgerClient]
 ) -> None:
-    keys = SharingKeys.generate()
-    registration.publish_keys(registry_as(patient.identity), patient.identity, str(patient.registration.pid), keys)
+    keys = patient.keys
     mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
     entry = registration.look_up(registry_as(mindray.identity), str(patient.registration.pid))
     assert (entry.msp_id, entry.role, entry.sharing_keys.public_key) == (
@@ -210,3 +160,46 @@ def test_the_registrys_secrets_are_its_users_alone_and_no_rid_or_secret_is_kept_
     assert "registrations" in dump and patient.rid not in dump and patient.secret not in dump
     journal = host.check_output("journalctl --no-pager -u medledger-registry")
     assert patient.rid not in journal and patient.secret not in journal
+
+
+@pytest.fixture(scope="module")
+def doctor(staff: dict[str, LedgerClient]) -> Person:
+    return register(staff["manager"], staff["sa"], "OrgPatient", Role.DOCTOR)
+
+
+def test_a_patient_books_at_a_hospital_and_only_its_doctor_opens_the_tsk(patient: Person, doctor: Person) -> None:
+    """The paper's phase ②, at each hospital of the patient's organisation."""
+    for host in deployed().members("hospital_manager"):
+        booked = appointments.book(
+            hospital_manager_as(host, patient.identity), doctor.pid, f"chest pain, seen at {host}"
+        )
+        (seen,) = [
+            found for found in appointments.mine(hospital_manager_as(host, doctor.identity)) if found.tid == booked.tid
+        ]
+        tsk = appointments.open_tsk(doctor.identity.private_key, seen)
+        assert (tsk.pid, tsk.disease, seen.hospital) == (
+            patient.pid,
+            f"chest pain, seen at {host}",
+            deployed().hostvars[host]["fabric_peer_name"],
+        )
+        assert x509.load_pem_x509_certificate(tsk.patient_certificate.encode()) == patient.identity.certificate
+        with pytest.raises(SealedBoxError):
+            appointments.open_tsk(patient.identity.private_key, seen)
+        assert booked.tid in {found.tid for found in appointments.mine(hospital_manager_as(host, patient.identity))}
+
+
+def test_a_third_party_user_or_an_unregistered_doctor_gets_no_appointment(
+    patient: Person, staff: dict[str, LedgerClient], tmp_path: Path
+) -> None:
+    host = deployed().members("hospital_manager")[0]
+    mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
+    with pytest.raises(ServiceError) as outsider:
+        appointments.book(hospital_manager_as(host, mindray.identity), patient.pid, "anything")
+    assert outsider.value.status == 403
+    # A hospital member the CA enrolled directly with a doctor's role, never registered by the registry.
+    stranger = LEDGER.new_client(
+        "OrgPatient", tmp_path, "", {"medledger.role": "doctor"}, enrolment_id=f"pid-{secrets.token_hex(30)}"
+    )
+    with pytest.raises(ServiceError) as unknown:
+        appointments.book(hospital_manager_as(host, patient.identity), stranger.name, "anything")
+    assert (unknown.value.status, unknown.value.detail) == (422, "the doctor is not in the registry's directory")

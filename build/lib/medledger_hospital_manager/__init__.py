@@ -1,0 +1,1 @@
+"""The hospital manager (one per hospital): appointments, the paper's phase ②."""

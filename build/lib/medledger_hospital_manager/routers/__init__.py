@@ -1,0 +1,1 @@
+"""The hospital manager's routes, by resource: appointments."""
