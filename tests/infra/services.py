@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from medledger_api.common import Role
 from medledger_api.registry import Registration
-from medledger_client import appointments, enrolment, registration
+from medledger_client import appointments, enrolment, registration, storage
 from medledger_client.identity import Identity
 from medledger_client.service_client import ServiceClient
 from medledger_client.sharing_keys import SharingKeys
@@ -99,3 +99,15 @@ def hospital_manager_as(host: str, signer: Identity) -> ServiceClient:
     _, chain = LEDGER.peer_endpoint(host)
     port = values["medledger_services"]["hospital_manager"]["port"]
     return ServiceClient(f"{address}:{port}", appointments.AUDIENCE, signer, chain)
+
+
+STORAGE_HOST = deployed().members("storage")[0]
+
+
+def storage_as(signer: Identity) -> ServiceClient:
+    values = deployed().hostvars[STORAGE_HOST]
+    address = str(values["ansible_host"])
+    check_target(address)
+    _, chain = LEDGER.peer_endpoint(STORAGE_HOST)
+    port = values["medledger_services"]["storage"]["port"]
+    return ServiceClient(f"{address}:{port}", storage.AUDIENCE, signer, chain)

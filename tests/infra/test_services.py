@@ -1,7 +1,9 @@
 """The services on the lab, against their PostgreSQL and the lab's real CAs. The registry (roles/registry): a
 manager's request, the SA's approval, the pseudonym registered at the person's organisation's CAs, the person
 enrolling under it with its own key, the certificate directory. The hospital managers (roles/hospital_manager):
-appointments and the TSK only the doctor opens. And the refusals."""
+appointments and the TSK only the doctor opens. The storage service (roles/storage) and SeaweedFS behind it
+(roles/seaweedfs): records stored under their digest, read by their owner and granted receivers only, audited.
+And the refusals."""
 
 from __future__ import annotations
 
@@ -19,17 +21,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from medledger_api.common import Role
 from medledger_api.signed_request import certificate_attributes, content_digest, sign_request
-from medledger_client import appointments, enrolment, registration
+from medledger_api.storage import Grant
+from medledger_client import appointments, enrolment, registration, storage
+from medledger_client.records import open_record, seal_record
 from medledger_client.sealed_box import SealedBoxError, open_sealed
 from medledger_client.service_client import ServiceError
-from medledger_client.sharing_keys import SharingKeys
+from medledger_client.sharing_keys import SharingKeys, unwrap_own
 from medledger_registry.pseudonyms import RID_CONTEXT, pid_of
 from medledger_tools.lab_clients import LedgerClient
 
-from .conftest import deployed, lab_host, plaintext_answer
+from .conftest import deployed, lab_host, plaintext_answer, role_var
 from .services import (
     LEDGER,
     REGISTRY_HOST,
+    STORAGE_HOST,
     Person,
     ca_address,
     hospital_manager_as,
@@ -37,6 +42,7 @@ from .services import (
     registry_address,
     registry_as,
     staff_of_the_services,
+    storage_as,
 )
 
 pytestmark = pytest.mark.lab
@@ -203,3 +209,87 @@ def test_a_third_party_user_or_an_unregistered_doctor_gets_no_appointment(
     with pytest.raises(ServiceError) as unknown:
         appointments.book(hospital_manager_as(host, patient.identity), stranger.name, "anything")
     assert (unknown.value.status, unknown.value.detail) == (422, "the doctor is not in the registry's directory")
+
+
+def sealed_record(person: Person, folder: Path, size: int = 1 << 20) -> tuple[Path, bytes, Any]:
+    """A 1 MB EMR and SHR sealed for `person` (its data key wrapped to its Umbral key)."""
+    emr, shr, ciphertext = folder / "emr.bin", folder / "shr.bin", folder / "record.sealed"
+    emr_data, shr_data = secrets.token_bytes(size // 2), secrets.token_bytes(size // 2)
+    emr.write_bytes(emr_data)
+    shr.write_bytes(shr_data)
+    sealed = seal_record(emr, shr, ciphertext, person.keys.public_key)
+    return ciphertext, emr_data + shr_data, sealed
+
+
+def test_a_patient_stores_a_sealed_record_and_reads_it_back_and_the_read_is_audited(
+    patient: Person, tmp_path: Path
+) -> None:
+    ciphertext, plaintext, sealed = sealed_record(patient, tmp_path)
+    stored = storage.store(storage_as(patient.identity), ciphertext)
+    assert (stored.sha384, stored.size, stored.owner) == (sealed.digest, ciphertext.stat().st_size, patient.pid)
+    fetched = storage.fetch(storage_as(patient.identity), sealed.digest, tmp_path / "fetched")
+    data_key = unwrap_own(patient.keys.secret_key, sealed.wrapped_key)
+    open_record(fetched, data_key, tmp_path / "emr.out", tmp_path / "shr.out")
+    assert (tmp_path / "emr.out").read_bytes() + (tmp_path / "shr.out").read_bytes() == plaintext
+    trail = storage.reads(storage_as(patient.identity))
+    assert (sealed.digest, patient.pid) in {(read.sha384, read.reader) for read in trail}
+
+
+def test_a_third_party_reads_a_record_only_once_the_governments_proxy_granted_it(
+    patient: Person, staff: dict[str, LedgerClient], tmp_path: Path
+) -> None:
+    ciphertext, _, sealed = sealed_record(patient, tmp_path, size=4096)
+    storage.store(storage_as(patient.identity), ciphertext)
+    mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
+    with pytest.raises(ServiceError) as refused:
+        storage.fetch(storage_as(mindray.identity), sealed.digest, tmp_path / "stolen")
+    assert refused.value.status == 403 and not (tmp_path / "stolen").exists()
+    grant = {"receiver": mindray.pid, "receiver_msp_id": "OrgThirdPartyMSP"}
+    hospital_proxy = LEDGER.new_client("OrgPatient", tmp_path, "proxy", {"medledger.proxy": "true"})
+    with pytest.raises(ServiceError) as not_the_proxy:
+        storage_as(hospital_proxy.identity).call("POST", f"/objects/{sealed.digest}/grants", Grant(**grant))
+    assert not_the_proxy.value.status == 403
+    proxy = LEDGER.new_client("OrgGovernment", tmp_path, "proxy", {"medledger.proxy": "true"})
+    storage_as(proxy.identity).call("POST", f"/objects/{sealed.digest}/grants", Grant(**grant))
+    storage.fetch(storage_as(mindray.identity), sealed.digest, tmp_path / "shared")
+    assert (tmp_path / "shared").read_bytes() == ciphertext.read_bytes()
+
+
+TAMPER_SCRIPT = """
+import boto3, sys
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url="https://127.0.0.1:8333", aws_access_key_id="medledger-storage",
+                  aws_secret_access_key=open("/etc/medledger/services/storage/s3.secret").read().strip(),
+                  region_name="us-east-1", verify=sys.argv[2], config=Config(s3={"addressing_style": "path"}))
+key = "objects/" + sys.argv[1]
+data = bytearray(s3.get_object(Bucket="records", Key=key)["Body"].read())
+data[len(data) // 2] ^= 1
+s3.put_object(Bucket="records", Key=key, Body=bytes(data))
+"""
+
+
+def test_a_record_altered_in_the_store_is_detected_when_it_is_fetched(patient: Person, tmp_path: Path) -> None:
+    """Root on the storage host flips one bit of a stored object behind the service's back."""
+    ciphertext, _, sealed = sealed_record(patient, tmp_path, size=8192)
+    storage.store(storage_as(patient.identity), ciphertext)
+    ca = f"/etc/medledger/fabric/{deployed().hostvars[STORAGE_HOST]['fabric_peer_name']}-storage/tls/ca.crt"
+    lab_host(STORAGE_HOST).check_output(
+        f"/opt/medledger/services-venv/bin/python -c '{TAMPER_SCRIPT}' {sealed.digest} {ca}"
+    )
+    with pytest.raises(storage.StorageError, match="altered"):
+        storage.fetch(storage_as(patient.identity), sealed.digest, tmp_path / "fetched")
+    assert not (tmp_path / "fetched").exists()
+
+
+def test_the_object_store_listens_on_loopback_only_and_speaks_tls_on_every_http_port() -> None:
+    """Its HTTP ports (master, volume, filer, S3) and their gRPC ports (10000 more)."""
+    http_ports = tuple(
+        int(role_var("seaweedfs", f"seaweedfs_{part}_port", STORAGE_HOST))
+        for part in ("master", "volume", "filer", "s3")
+    )
+    bound = lab_host(STORAGE_HOST).socket.get_listening_sockets()
+    for port in (*http_ports, *(port + 10000 for port in http_ports)):
+        assert {spec for spec in bound if spec.endswith(f":{port}")} == {f"tcp://127.0.0.1:{port}"}, port
+    for port in http_ports:
+        answer = plaintext_answer("127.0.0.1", port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", source=STORAGE_HOST)
+        assert b"Client sent an HTTP request to an" in answer, (port, answer)

@@ -239,6 +239,8 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "kafka-zookeeper-client",
         "peerxinqiao-postgresql",
         "peerxinqiao-hospital-manager",
+        "peerxinqiao-storage",
+        "peerxinqiao-seaweedfs",
         "svc-storage",
     ]
     assert names("vm33") == [
@@ -308,7 +310,9 @@ def test_each_identitys_key_belongs_to_the_service_that_presents_it(paper: Topol
         "kafka0": "kafka",
         "kafka-zookeeper-client": "kafka",
         "peerxinqiao-postgresql": "postgresql",
+        "peerxinqiao-storage": "storage",
         "peerxinqiao-hospital-manager": "hospital_manager",
+        "peerxinqiao-seaweedfs": "seaweedfs",
         "svc-storage": "",
     }
     kinds = set(paper.global_var("medledger_service_users"))

@@ -6,15 +6,21 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from medledger_api.signed_request import Signer, content_digest, sign_request
 
+from .files import atomic_file
+
 TIMEOUT_SECONDS = 60
+CHUNK_BYTES = 1 << 16
 
 
 class ServiceError(Exception):
@@ -36,24 +42,48 @@ class ServiceClient:
     def call(self, method: str, path: str, body: BaseModel | None = None, *, query: str = "") -> Any:
         """The decoded JSON answer (None for 204); ServiceError for anything but 2xx."""
         content = b"" if body is None else body.model_dump_json().encode()
-        headers = sign_request(
-            self.signer, audience=self.audience, method=method, path=path, query=query, digest=content_digest(content)
-        )
-        headers["content-type"] = "application/json"
+        headers = self._signed(method, path, query, content_digest(content), "application/json")
         target = f"{path}?{query}" if query else path
-        status, answer = self._send(method, target, content, headers)
-        if not 200 <= status < 300:
-            raise ServiceError(status, _detail(answer))
+        with self._exchange(method, target, content, headers) as response:
+            answer = response.read()
         return json.loads(answer) if answer else None
 
-    def _send(self, method: str, target: str, content: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    def upload(self, path: str, source: Path, digest: str) -> Any:
+        """PUT a file's bytes, streamed from disk; `digest` is their SHA-384 (content_digest), which the request
+        signs. The decoded JSON answer."""
+        headers = self._signed("PUT", path, "", digest, "application/octet-stream")
+        headers["content-length"] = str(source.stat().st_size)
+        with source.open("rb") as content, self._exchange("PUT", path, content, headers) as response:
+            return json.loads(response.read())
+
+    def download(self, path: str, destination: Path) -> None:
+        """GET a body into `destination`, streamed, written all or nothing."""
+        headers = self._signed("GET", path, "", content_digest(b""), "application/json")
+        with self._exchange("GET", path, b"", headers) as response, atomic_file(destination) as out:
+            while chunk := response.read(CHUNK_BYTES):
+                out.write(chunk)
+
+    def _signed(self, method: str, path: str, query: str, digest: str, content_type: str) -> dict[str, str]:
+        headers = sign_request(
+            self.signer, audience=self.audience, method=method, path=path, query=query, digest=digest
+        )
+        headers["content-type"] = content_type
+        return headers
+
+    @contextmanager
+    def _exchange(
+        self, method: str, target: str, body: bytes | BinaryIO, headers: dict[str, str]
+    ) -> Iterator[http.client.HTTPResponse]:
+        """A 2xx response, its body unread; ServiceError otherwise."""
         host, port = self.address.rsplit(":", 1)
         context = ssl.create_default_context(cadata=self.ca_pem.decode())
         connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=TIMEOUT_SECONDS)
         try:
-            connection.request(method, target, body=content, headers=headers)
+            connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
-            return response.status, response.read()
+            if not 200 <= response.status < 300:
+                raise ServiceError(response.status, _detail(response.read()))
+            yield response
         except (OSError, http.client.HTTPException) as error:
             raise ServiceError(0, f"{self.audience} at {self.address}: {error}") from None
         finally:

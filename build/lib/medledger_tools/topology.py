@@ -640,6 +640,10 @@ def _service_identities(topology: Topology, host: str, identities: _Identities) 
             add(service_identity_name(str(values["fabric_peer_name"]), service), "client",
                 topology.peer_organisation(host), True, hosts=own_names, services=(service_unit(service),),
                 runs_as=service)  # fmt: skip
+    if host in topology.members("storage") and host in topology.members("peers"):
+        # The object store behind the storage service: TLS on its loopback ports, between its components too.
+        add(f"{values['fabric_peer_name']}-seaweedfs", "client", topology.peer_organisation(host), True,
+            hosts=("localhost", "127.0.0.1"), msp=False, services=("seaweedfs",), runs_as="seaweedfs")  # fmt: skip
     if host in topology.members("registry"):
         for org, spec in orgs.items():
             if spec.get("kind") in REGISTERED_ROLES:

@@ -1,0 +1,1 @@
+"""The storage service (the paper's cloud storage server): encrypted records in S3, each read authorised and audited."""
