@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from medledger_api.common import Role
 from medledger_api.registry import Registration
-from medledger_client import appointments, enrolment, registration, storage
+from medledger_client import appointments, enrolment, registration, sharing, storage
+from medledger_client.gateway import Endpoint, Gateway
 from medledger_client.identity import Identity
 from medledger_client.service_client import ServiceClient
 from medledger_client.sharing_keys import SharingKeys
@@ -45,6 +46,11 @@ class Person:
     rid: str
     secret: str
     keys: SharingKeys
+    tls: enrolment.Enrolled  # its TLS client certificate, for the peers' Gateways
+
+    def gateway(self, peer_host: str) -> Gateway:
+        address, chain = LEDGER.peer_endpoint(peer_host)
+        return Gateway(Endpoint(address, chain, self.tls.certificate_pem, self.tls.key_pem()), self.identity)
 
     @property
     def pid(self) -> str:
@@ -74,10 +80,19 @@ def register(manager: LedgerClient, sa: LedgerClient, organisation: str, role: R
         LEDGER.tls_root(),
         key=key,
     )
+    server = deployed().organisations[organisation]["ca"]
+    tls = enrolment.enrol(
+        ca_address(organisation),
+        f"tlsca-{server}",
+        collected.pid,
+        collected.enrolment_secret,
+        LEDGER.tls_root(),
+        tls_profile=True,
+    )
     identity = Identity(MSP_IDS[organisation], enrolled.certificate_pem, key)
     keys = SharingKeys.generate()
     registration.publish_keys(registry_as(identity), identity, collected.pid, keys)
-    return Person(identity, collected, rid, collected.enrolment_secret, keys)
+    return Person(identity, collected, rid, collected.enrolment_secret, keys, tls)
 
 
 def staff_of_the_services(folder: Path) -> dict[str, LedgerClient]:
@@ -111,3 +126,14 @@ def storage_as(signer: Identity) -> ServiceClient:
     _, chain = LEDGER.peer_endpoint(STORAGE_HOST)
     port = values["medledger_services"]["storage"]["port"]
     return ServiceClient(f"{address}:{port}", storage.AUDIENCE, signer, chain)
+
+
+def sharing_proxy_as(signer: Identity) -> ServiceClient:
+    host = deployed().members("sharing_proxy")[0]
+    values = deployed().hostvars[host]
+    address = str(values["ansible_host"])
+    check_target(address)
+    _, chain = LEDGER.peer_endpoint(host)
+    return ServiceClient(
+        f"{address}:{values['medledger_services']['sharing_proxy']['port']}", sharing.AUDIENCE, signer, chain
+    )

@@ -12,6 +12,7 @@ import http.client
 import json
 import secrets
 import ssl
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from medledger_api.common import Role
-from medledger_api.signed_request import certificate_attributes, content_digest, sign_request
+from medledger_api.entities import PatientDataEntity, patient_signature_message
+from medledger_api.signed_request import certificate_attributes, check_signature, content_digest, sign_request
 from medledger_api.storage import Grant
-from medledger_client import appointments, enrolment, registration, storage
+from medledger_client import appointments, enrolment, registration, sharing, storage
 from medledger_client.records import open_record, seal_record
 from medledger_client.sealed_box import SealedBoxError, open_sealed
 from medledger_client.service_client import ServiceError
@@ -31,6 +33,7 @@ from medledger_registry.pseudonyms import RID_CONTEXT, pid_of
 from medledger_tools.lab_clients import LedgerClient
 
 from .conftest import deployed, lab_host, plaintext_answer, role_var
+from .ordering import wait_until
 from .services import (
     LEDGER,
     REGISTRY_HOST,
@@ -41,6 +44,7 @@ from .services import (
     register,
     registry_address,
     registry_as,
+    sharing_proxy_as,
     staff_of_the_services,
     storage_as,
 )
@@ -143,17 +147,32 @@ def test_a_replayed_request_is_refused(patient: Person) -> None:
     assert send_raw(headers, path) == (401, {"detail": "replayed request: this nonce was already used"})
 
 
-def test_the_registry_port_refuses_plaintext() -> None:
-    address, port = registry_address().split(":")
-    answer = plaintext_answer(address, int(port), b"GET /openapi.json HTTP/1.1\r\nHost: registry\r\n\r\n")
-    assert not answer.startswith(b"HTTP/")
+SERVICES = deployed().global_var("medledger_services")
+SERVICE_HOSTS = [(name, host) for name in SERVICES for host in deployed().members(name)]
 
 
-def test_the_registrys_secrets_are_its_users_alone_and_no_rid_or_secret_is_kept_or_logged(patient: Person) -> None:
+@pytest.mark.parametrize(("service", "service_host"), SERVICE_HOSTS)
+def test_every_service_port_refuses_plaintext(service: str, service_host: str) -> None:
+    address = str(deployed().hostvars[service_host]["ansible_host"])
+    answer = plaintext_answer(address, int(SERVICES[service]["port"]), b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert not answer.startswith(b"HTTP/"), answer
+
+
+@pytest.mark.parametrize(("service", "service_host"), SERVICE_HOSTS)
+def test_every_services_secret_files_are_its_users_alone(service: str, service_host: str) -> None:
+    host = lab_host(service_host)
+    user = deployed().hostvars[service_host]["medledger_service_users"][service]
+    secrets_found = host.check_output(f"find /etc/medledger/services/{service} -type f ! -name settings.json").split()
+    assert f"/etc/medledger/services/{service}/database.password" in secrets_found
+    for path in secrets_found:
+        found = host.file(path)
+        assert (found.user, found.mode) == (user, 0o600), path
+
+
+def test_the_registrys_registrar_keys_are_its_alone_and_no_rid_or_secret_is_kept_or_logged(patient: Person) -> None:
     host = lab_host(REGISTRY_HOST)
     user = deployed().hostvars[REGISTRY_HOST]["medledger_service_users"]["registry"]
-    keys = ["/etc/medledger/services/registry/registry.keys", "/etc/medledger/services/registry/database.password"]
-    keys += [
+    keys = [
         str(path)
         for path in host.check_output(
             "ls /etc/medledger/fabric/svc-registry-*/msp/keystore/* /etc/medledger/fabric/svc-registry-*/tls/server.key"
@@ -293,3 +312,150 @@ def test_the_object_store_listens_on_loopback_only_and_speaks_tls_on_every_http_
     for port in http_ports:
         answer = plaintext_answer("127.0.0.1", port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", source=STORAGE_HOST)
         assert b"Client sent an HTTP request to an" in answer, (port, answer)
+
+
+PATIENT_CHANNEL, USAGE_CHANNEL = "patientchannel", "datausagechannel"
+
+
+def chaincode(channel: str) -> str:
+    return LEDGER.chaincode_on(channel)
+
+
+def _one(records: list[dict[str, Any]]) -> bool:
+    return len(records) == 1
+
+
+def usage_records(person: Person, peer_host: str, patient: str, treatment: str) -> list[dict[str, Any]]:
+    with person.gateway(peer_host) as gateway:
+        answer = gateway.contract(USAGE_CHANNEL, chaincode(USAGE_CHANNEL)).evaluate(
+            "QueryByPidAndTid", patient, treatment
+        )
+    return list(json.loads(answer))
+
+
+def test_the_papers_whole_path_from_appointment_to_a_verified_share(
+    patient: Person, doctor: Person, staff: dict[str, LedgerClient], tmp_path: Path
+) -> None:
+    """Phases ② to ⑧ with a 1 MB EMR and SHR: an appointment, the record sealed, stored and indexed, queried and
+    verified by the patient, shared with a mindray user through the proxy, who verifies and opens it; the usage
+    record on every peer of the Data Usage Channel; and the proxy's host knows neither the data nor its key."""
+    hospital = deployed().members("hospital_manager")[0]
+    booked = appointments.book(hospital_manager_as(hospital, patient.identity), doctor.pid, "post-operative review")
+    (seen,) = [
+        found for found in appointments.mine(hospital_manager_as(hospital, doctor.identity)) if found.tid == booked.tid
+    ]
+    treatment = appointments.open_tsk(doctor.identity.private_key, seen).tid
+
+    ciphertext, plaintext, sealed = sealed_record(patient, tmp_path)
+    stored = storage.store(storage_as(patient.identity), ciphertext)
+    record = PatientDataEntity.signed_by(
+        patient.identity,
+        treatment=treatment,
+        digest=sealed.digest,
+        url=stored.url,
+        doctor=doctor.pid,
+        doctor_signature=doctor.identity.sign(patient_signature_message(sealed.digest, patient.pid)).hex(),
+    )
+    patient_peer = LEDGER.channel_peers(PATIENT_CHANNEL)[0]
+    with patient.gateway(patient_peer) as gateway:
+        records = gateway.contract(PATIENT_CHANNEL, chaincode(PATIENT_CHANNEL))
+        records.submit("SavePatientData", record.to_json())
+        # The patient's query: the index record, its digest and both signatures, then the data itself.
+        found = PatientDataEntity.from_wire(json.loads(records.evaluate("QueryByPidAndTid", patient.pid, treatment)))
+    assert found == record
+    sharing.check_record_signature(found, patient.identity.certificate)
+    doctor_message = patient_signature_message(found.data_message_digest, patient.pid)
+    check_signature(
+        doctor.identity.certificate,
+        base64.b64encode(bytes.fromhex(found.data_signature_doctor)).decode(),
+        doctor_message,
+    )
+    storage.fetch(storage_as(patient.identity), found.data_message_digest, tmp_path / "own.sealed")
+    open_record(
+        tmp_path / "own.sealed",
+        unwrap_own(patient.keys.secret_key, sealed.wrapped_key),
+        tmp_path / "emr.own",
+        tmp_path / "shr.own",
+    )
+    assert (tmp_path / "emr.own").read_bytes() + (tmp_path / "shr.own").read_bytes() == plaintext
+
+    mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
+    receiver_entry = registration.look_up(registry_as(patient.identity), mindray.pid)
+    shared = sharing.share(
+        sharing_proxy_as(patient.identity), patient.keys, receiver_entry, treatment, sealed.wrapped_key
+    )
+    patient_entry = registration.look_up(registry_as(mindray.identity), patient.pid)
+    received = sharing.receive(sharing_proxy_as(mindray.identity), shared.share_id, mindray.keys, patient_entry)
+    assert received.record == record
+    storage.fetch(storage_as(mindray.identity), received.record.data_message_digest, tmp_path / "shared.sealed")
+    sharing.check_ciphertext(received.record, tmp_path / "shared.sealed")
+    open_record(tmp_path / "shared.sealed", received.data_key, tmp_path / "emr.shared", tmp_path / "shr.shared")
+    assert (tmp_path / "emr.shared").read_bytes() + (tmp_path / "shr.shared").read_bytes() == plaintext
+
+    # The usage record, on every peer of the Data Usage Channel once each has the block (bounded wait).
+    for peer in LEDGER.channel_peers(USAGE_CHANNEL):
+        found_usage = wait_until(partial(usage_records, patient, peer, patient.pid, treatment), _one, seconds=60)
+        assert [(entry["receiverPseudonymId"], entry["dataMessageDigest"]) for entry in found_usage] == [
+            (mindray.pid, sealed.digest)
+        ], peer
+
+    proxy_host = lab_host(deployed().members("sharing_proxy")[0])
+    sample = next(
+        plaintext[offset : offset + 48]
+        for offset in range(0, len(plaintext), 48)
+        if b"\n" not in plaintext[offset : offset + 48]
+    )
+    key = received.data_key
+    dump = proxy_host.check_output(
+        "for db in $(runuser -u postgres -- psql -Atc 'select datname from pg_database where not datistemplate');"
+        " do runuser -u postgres -- pg_dump $db; done"
+    )
+    assert "shares" in dump  # the proxy's database is in the dump
+    textual = {"plaintext": sample.hex(), "data key": key.hex(), "data key (base64)": base64.b64encode(key).decode()}
+    for what, text in textual.items():
+        assert text not in dump, what
+        assert found_on_host(proxy_host, text.encode()) == "", what
+    for what, raw in {"plaintext": sample, "data key": key}.items():
+        if b"\n" not in raw:  # grep -f reads one pattern per line
+            assert found_on_host(proxy_host, raw) == "", what
+
+
+def found_on_host(host: Any, needle: bytes) -> str:
+    """The files under the host's configuration, state, databases and logs that contain `needle`."""
+    host.check_output(
+        'python3 -c \'import sys; open("/root/needle", "wb").write(bytes.fromhex(sys.argv[1]))\' ' + needle.hex()
+    )
+    found = host.run("grep -rlaF -f /root/needle /etc/medledger /var/lib/medledger /var/lib/postgresql /var/log /tmp")
+    return str(found.stdout).strip()
+
+
+def test_a_revoked_share_is_not_delivered_and_records_no_usage(
+    patient: Person, doctor: Person, staff: dict[str, LedgerClient], tmp_path: Path
+) -> None:
+    treatment = f"t-{secrets.token_hex(4)}"
+    ciphertext, _, sealed = sealed_record(patient, tmp_path, size=4096)
+    stored = storage.store(storage_as(patient.identity), ciphertext)
+    record = PatientDataEntity.signed_by(
+        patient.identity,
+        treatment=treatment,
+        digest=sealed.digest,
+        url=stored.url,
+        doctor=doctor.pid,
+        doctor_signature=doctor.identity.sign(patient_signature_message(sealed.digest, patient.pid)).hex(),
+    )
+    with patient.gateway(LEDGER.channel_peers(PATIENT_CHANNEL)[0]) as gateway:
+        gateway.contract(PATIENT_CHANNEL, chaincode(PATIENT_CHANNEL)).submit("SavePatientData", record.to_json())
+    mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
+    receiver_entry = registration.look_up(registry_as(patient.identity), mindray.pid)
+    shared = sharing.share(
+        sharing_proxy_as(patient.identity), patient.keys, receiver_entry, treatment, sealed.wrapped_key
+    )
+    sharing.revoke(sharing_proxy_as(patient.identity), shared.share_id)
+    patient_entry = registration.look_up(registry_as(mindray.identity), patient.pid)
+    with pytest.raises(ServiceError) as refused:
+        sharing.receive(sharing_proxy_as(mindray.identity), shared.share_id, mindray.keys, patient_entry)
+    assert (refused.value.status, refused.value.detail) == (410, "the patient revoked this share")
+    assert usage_records(patient, LEDGER.channel_peers(USAGE_CHANNEL)[0], patient.pid, treatment) == []
+    with pytest.raises(ServiceError) as unreadable:
+        storage.fetch(storage_as(mindray.identity), sealed.digest, tmp_path / "stolen")
+    assert unreadable.value.status == 403

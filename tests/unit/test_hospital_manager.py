@@ -21,12 +21,13 @@ from medledger_client.appointments import AUDIENCE, open_tsk
 from medledger_client.sealed_box import SealedBoxError
 from medledger_client.service_client import ServiceError
 from medledger_hospital_manager.app import build
-from medledger_hospital_manager.settings import HospitalManagerSettings, RegistryEndpoint
+from medledger_hospital_manager.settings import HospitalManagerSettings
 from medledger_hospital_manager.store import StoredAppointment
 from medledger_service_base.database import DatabaseSettings
-from medledger_service_base.settings import TLSFiles
+from medledger_service_base.settings import RegistryEndpoint, TLSFiles
 
 from .certificates import Issued
+from .openapi_check import assert_conforms
 from .organisations import Nonces, Organisation, send_signed, user_certificate
 
 KEYS = SharingKeysPublication(public_key="02" + "1" * 64, verifying_key="03" + "2" * 64, signature="")
@@ -182,3 +183,8 @@ def test_a_registry_that_cannot_be_reached_is_a_502_and_books_nothing(manager: M
     answer = manager.book(manager.patient, manager.doctor)
     assert answer.status_code == 502 and "connection refused" in answer.json()["detail"]
     assert manager.store.rows == []
+
+
+def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_document(manager: Manager) -> None:
+    for caller in (manager.patient, manager.doctor):
+        assert_conforms(manager.client.app, caller, AUDIENCE)  # type: ignore[arg-type]

@@ -39,6 +39,7 @@ from medledger_service_base.database import DatabaseSettings
 from medledger_service_base.settings import TLSFiles
 
 from .certificates import Issued
+from .openapi_check import assert_conforms
 from .organisations import Nonces, Organisation, User, send_signed, user_certificate
 
 GOVERNMENT = "OrgGovernmentMSP"
@@ -348,3 +349,8 @@ def test_nobody_publishes_keys_for_someone_else_or_unsigned(
         "a signature over another pseudonym": 422,
     }
     assert registry.store.directory == {}
+
+
+def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_document(registry: Registry) -> None:
+    assert_conforms(registry.client.app, registry.manager, AUDIENCE)  # type: ignore[arg-type]
+    assert_conforms(registry.client.app, registry.sa, AUDIENCE)  # type: ignore[arg-type]

@@ -251,6 +251,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         "kafka-zookeeper-client",
         "peergovernment-postgresql",
         "peergovernment-registry",
+        "peergovernment-sharing-proxy",
         "svc-registry-orgpatient",
         "svc-registry-orgthirdparty",
         "svc-registry",
@@ -262,6 +263,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     assert (https.organisation, https.msp, https.tls, https.csr_hosts, https.services, https.runs_as) == (
         "OrgGovernment", True, True, ("vm33", "172.20.29.33"), ("medledger-registry",), "registry",
     )  # fmt: skip
+    assert dict(on_vm33["peergovernment-sharing-proxy"].attributes) == {"medledger.proxy": "true"}
     # The registry's registrar at a hospital's CAs registers clients with a role, and nothing else.
     registrar = on_vm33["svc-registry-orgpatient"]
     assert (registrar.organisation, registrar.ca_server, registrar.runs_as) == ("OrgPatient", "ca0", "registry")
@@ -336,6 +338,7 @@ def test_raft_ordering_enrols_no_broker_or_ensemble_identities(paper: Topology) 
         "peergovernment-chaincode",
         "peergovernment-postgresql",
         "peergovernment-registry",
+        "peergovernment-sharing-proxy",
         "svc-registry-orgpatient",
         "svc-registry-orgthirdparty",
         "svc-registry",
