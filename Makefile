@@ -94,6 +94,11 @@ bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh 
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
 
+.PHONY: bench-services
+bench-services: venv ## The data client's time per phase at 1 MB through the services, beside Table 5 (lab up)
+	$(RUN) medledger-lab check
+	$(RUN) python bench/services.py
+
 .PHONY: bench-deploy
 bench-deploy: venv ## Time the deployment: artifacts, a fresh lab, first and no-op site.yml (bench/results/deploy.json)
 	$(RUN) python bench/deploy.py

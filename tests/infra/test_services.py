@@ -24,37 +24,40 @@ from medledger_api.common import Role
 from medledger_api.entities import PatientDataEntity, patient_signature_message
 from medledger_api.signed_request import certificate_attributes, check_signature, content_digest, sign_request
 from medledger_api.storage import Grant
-from medledger_client import appointments, enrolment, registration, sharing, storage
+from medledger_client import appointments, cli, enrolment, registration, sharing, storage
+from medledger_client.identity import Identity
 from medledger_client.records import open_record, seal_record
 from medledger_client.sealed_box import SealedBoxError, open_sealed
-from medledger_client.service_client import ServiceError
+from medledger_client.service_client import ServiceClient, ServiceError
 from medledger_client.sharing_keys import SharingKeys, unwrap_own
 from medledger_registry.pseudonyms import RID_CONTEXT, pid_of
-from medledger_tools.lab_clients import LedgerClient
+from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.lab_services import Person, Services
 
 from .conftest import deployed, lab_host, plaintext_answer, role_var
 from .ordering import wait_until
-from .services import (
-    LEDGER,
-    REGISTRY_HOST,
-    STORAGE_HOST,
-    Person,
-    ca_address,
-    hospital_manager_as,
-    register,
-    registry_address,
-    registry_as,
-    sharing_proxy_as,
-    staff_of_the_services,
-    storage_as,
-)
+
+LEDGER = Ledger(deployed())
+SERVICES = Services(LEDGER)
+REGISTRY_HOST = deployed().members("registry")[0]
+STORAGE_HOST = deployed().members("storage")[0]
+registry_as = partial(SERVICES.client, "registry")
+storage_as = partial(SERVICES.client, "storage")
+sharing_proxy_as = partial(SERVICES.client, "sharing_proxy")
+register = SERVICES.register
+ca_address = SERVICES.ca_address
+
+
+def hospital_manager_as(host: str, signer: Identity) -> ServiceClient:
+    return SERVICES.client("hospital_manager", signer, host)
+
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture(scope="module")
 def staff(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LedgerClient]:
-    return staff_of_the_services(tmp_path_factory.mktemp("staff"))
+    return SERVICES.staff(tmp_path_factory.mktemp("staff"))
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +130,11 @@ def test_a_certificate_the_registry_did_not_register_cannot_publish_keys(tmp_pat
     assert (refused.value.status, refused.value.detail) == (403, "the registry did not register this pseudonym")
 
 
-def send_raw(headers: dict[str, str], path: str) -> tuple[int, Any]:
-    host, port = registry_address().split(":")
-    _, chain = LEDGER.peer_endpoint(REGISTRY_HOST)
-    connection = http.client.HTTPSConnection(host, int(port), context=ssl.create_default_context(cadata=chain.decode()))
+def send_raw(registry: ServiceClient, headers: dict[str, str], path: str) -> tuple[int, Any]:
+    """One GET with the headers given, as they are: the client would sign each request anew."""
+    host, port = registry.address.split(":")
+    context = ssl.create_default_context(cadata=registry.ca_pem.decode())
+    connection = http.client.HTTPSConnection(host, int(port), context=context)
     try:
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
@@ -142,19 +146,20 @@ def send_raw(headers: dict[str, str], path: str) -> tuple[int, Any]:
 def test_a_replayed_request_is_refused(patient: Person) -> None:
     path = f"/directory/{patient.registration.pid}"
     headers = sign_request(patient.identity, audience="registry", method="GET", path=path, digest=content_digest(b""))
-    first, _ = send_raw(headers, path)
+    registry = registry_as(patient.identity)
+    first, _ = send_raw(registry, headers, path)
     assert first in {200, 404}
-    assert send_raw(headers, path) == (401, {"detail": "replayed request: this nonce was already used"})
+    assert send_raw(registry, headers, path) == (401, {"detail": "replayed request: this nonce was already used"})
 
 
-SERVICES = deployed().global_var("medledger_services")
-SERVICE_HOSTS = [(name, host) for name in SERVICES for host in deployed().members(name)]
+SERVICE_PORTS = {name: int(spec["port"]) for name, spec in deployed().global_var("medledger_services").items()}
+SERVICE_HOSTS = [(name, host) for name in SERVICE_PORTS for host in deployed().members(name)]
 
 
 @pytest.mark.parametrize(("service", "service_host"), SERVICE_HOSTS)
 def test_every_service_port_refuses_plaintext(service: str, service_host: str) -> None:
     address = str(deployed().hostvars[service_host]["ansible_host"])
-    answer = plaintext_answer(address, int(SERVICES[service]["port"]), b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = plaintext_answer(address, SERVICE_PORTS[service], b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
     assert not answer.startswith(b"HTTP/"), answer
 
 
@@ -459,3 +464,141 @@ def test_a_revoked_share_is_not_delivered_and_records_no_usage(
     with pytest.raises(ServiceError) as unreadable:
         storage.fetch(storage_as(mindray.identity), sealed.digest, tmp_path / "stolen")
     assert unreadable.value.status == 403
+
+
+def cli_settings(person: Person, folder: Path) -> Path:
+    """The `medledger` command's settings for `person`: its enrolment and TLS client certificate, a peer of the
+    Patient Channel, every service, its own Umbral keys file and keyring."""
+    folder.mkdir(parents=True)
+    enrolment.Enrolled(person.identity.certificate_pem, b"", person.identity.private_key).write_msp(folder / "msp")
+    person.tls.write_tls(folder / "tls")
+    peer = LEDGER.channel_peers(PATIENT_CHANNEL)[0]
+    address, chain = LEDGER.peer_endpoint(peer)
+    (folder / "peer-ca.pem").write_bytes(chain)
+
+    def endpoint(name: str, host: str | None = None) -> dict[str, str]:
+        client = SERVICES.client(name, person.identity, host)
+        ca = folder / f"{name}-{host or 'first'}-ca.pem"
+        ca.write_bytes(client.ca_pem)
+        return {"address": client.address, "tls_ca": str(ca)}
+
+    settings = {
+        "peer": address,
+        "tls_ca": str(folder / "peer-ca.pem"),
+        "tls_cert": str(folder / "tls" / "server.crt"),
+        "tls_key": str(folder / "tls" / "server.key"),
+        "msp_dir": str(folder / "msp"),
+        "msp_id": person.identity.msp_id,
+        "index": {"channel": PATIENT_CHANNEL, "chaincode": chaincode(PATIENT_CHANNEL)},
+        "usage": {"channel": USAGE_CHANNEL, "chaincode": chaincode(USAGE_CHANNEL)},
+        "services": {
+            **{name: endpoint(name) for name in ("registry", "storage", "sharing_proxy")},
+            "hospital_managers": {
+                str(deployed().hostvars[host]["fabric_peer_name"]): endpoint("hospital_manager", host)
+                for host in deployed().members("hospital_manager")
+            },
+        },
+        "sharing_keys": str(folder / "umbral.keys"),
+        "keyring": str(folder / "keyring"),
+    }
+    (folder / "client.json").write_text(json.dumps(settings))
+    return folder / "client.json"
+
+
+def medledger(settings: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    capsys.readouterr()
+    status = cli.main(["--config", str(settings), *args])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    return json.loads(out)
+
+
+def test_the_medledger_command_takes_a_record_from_appointment_to_a_verified_share(
+    patient: Person, doctor: Person, staff: dict[str, LedgerClient], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The data client's CLI over the same path, each party with its own settings (new Umbral keys, published)."""
+    mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
+    as_patient, as_doctor, as_mindray = (
+        cli_settings(person, tmp_path / name)
+        for person, name in ((patient, "patient"), (doctor, "doctor"), (mindray, "mindray"))
+    )
+    for settings in (as_patient, as_mindray):
+        medledger(settings, capsys, "keys", "init")
+        medledger(settings, capsys, "directory", "publish")
+    hospital = str(deployed().hostvars[deployed().members("hospital_manager")[0]]["fabric_peer_name"])
+    booked = medledger(
+        as_patient,
+        capsys,
+        "appointment",
+        "book",
+        "--hospital",
+        hospital,
+        "--doctor",
+        doctor.pid,
+        "--disease",
+        "follow-up",
+    )
+    tsk = medledger(as_doctor, capsys, "appointment", "open", "--hospital", hospital, booked["tid"])
+    assert (tsk["pid"], tsk["disease"]) == (patient.pid, "follow-up")
+
+    (tmp_path / "emr").write_bytes(secrets.token_bytes(300_000))
+    (tmp_path / "shr").write_bytes(secrets.token_bytes(200_000))
+    sealed = medledger(
+        as_patient,
+        capsys,
+        "record",
+        "seal",
+        "--emr",
+        str(tmp_path / "emr"),
+        "--shr",
+        str(tmp_path / "shr"),
+        "--out",
+        str(tmp_path / "sealed"),
+    )
+    signed = medledger(as_doctor, capsys, "record", "sign", "--digest", sealed["digest"], "--patient", patient.pid)
+    medledger(
+        as_patient,
+        capsys,
+        "record",
+        "put",
+        "--treatment",
+        booked["tid"],
+        "--sealed",
+        str(tmp_path / "sealed"),
+        "--doctor",
+        doctor.pid,
+        "--doctor-signature",
+        signed["doctor_signature"],
+    )
+    medledger(
+        as_patient,
+        capsys,
+        "record",
+        "get",
+        "--treatment",
+        booked["tid"],
+        "--emr",
+        str(tmp_path / "emr.own"),
+        "--shr",
+        str(tmp_path / "shr.own"),
+    )
+    assert (tmp_path / "emr.own").read_bytes() == (tmp_path / "emr").read_bytes()
+    assert (tmp_path / "shr.own").read_bytes() == (tmp_path / "shr").read_bytes()
+
+    shared = medledger(as_patient, capsys, "share", "create", "--treatment", booked["tid"], "--receiver", mindray.pid)
+    received = medledger(
+        as_mindray,
+        capsys,
+        "share",
+        "receive",
+        shared["share_id"],
+        "--patient",
+        patient.pid,
+        "--emr",
+        str(tmp_path / "emr.shared"),
+        "--shr",
+        str(tmp_path / "shr.shared"),
+    )
+    assert received["verified"] and received["record"]["dataMessageDigest"] == sealed["digest"]
+    assert (tmp_path / "emr.shared").read_bytes() == (tmp_path / "emr").read_bytes()
+    assert (tmp_path / "shr.shared").read_bytes() == (tmp_path / "shr").read_bytes()
