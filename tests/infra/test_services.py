@@ -12,6 +12,7 @@ import http.client
 import json
 import secrets
 import ssl
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ from medledger_client.sealed_box import SealedBoxError, open_sealed
 from medledger_client.service_client import ServiceClient, ServiceError
 from medledger_client.sharing_keys import SharingKeys, unwrap_own
 from medledger_registry.pseudonyms import RID_CONTEXT, pid_of
+from medledger_service_base import trust
 from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.lab_services import Person, Services
 
-from .conftest import deployed, lab_host, plaintext_answer, role_var
+from .conftest import ansible_run, deployed, lab_host, plaintext_answer, role_var
 from .ordering import wait_until
 
 LEDGER = Ledger(deployed())
@@ -602,3 +604,22 @@ def test_the_medledger_command_takes_a_record_from_appointment_to_a_verified_sha
     assert received["verified"] and received["record"]["dataMessageDigest"] == sealed["digest"]
     assert (tmp_path / "emr.shared").read_bytes() == (tmp_path / "emr").read_bytes()
     assert (tmp_path / "shr.shared").read_bytes() == (tmp_path / "shr").read_bytes()
+
+
+def test_a_certificate_revoked_at_its_ca_is_refused_by_every_service_without_a_restart(
+    staff: dict[str, LedgerClient],
+) -> None:
+    person = register(staff["manager"], staff["sa"], "OrgPatient", Role.PATIENT)
+    registration.look_up(registry_as(person.identity), person.pid)
+    revoked = ansible_run("playbooks/revoke.yml", "-e", f"identity={person.pid}", "-e", "organisation=OrgPatient")
+    assert revoked.returncode == 0, revoked.stdout[-3000:]
+    time.sleep(trust.CHECK_SECONDS + 0.5)  # the services look at their trust folders at most this often
+    calls = {
+        "registry": lambda: registration.look_up(registry_as(person.identity), person.pid),
+        "storage": lambda: storage.reads(storage_as(person.identity)),
+        "sharing proxy": lambda: sharing.shares(sharing_proxy_as(person.identity)),
+    }
+    for service, call in calls.items():
+        with pytest.raises(ServiceError) as refused:
+            call()
+        assert (refused.value.status, refused.value.detail) == (401, "the request's certificate is revoked"), service

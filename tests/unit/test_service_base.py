@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from medledger_api.signed_request import Caller, VerifiedRequest, content_digest, sign_request
+from medledger_service_base import trust
 from medledger_service_base.app import create_app
 from medledger_service_base.auth import caller_with, signed_caller, signed_headers
 from medledger_service_base.settings import ServiceSettings, SettingsError, TLSFiles, load_settings
@@ -162,3 +164,15 @@ def test_settings_with_a_mistake_name_it_in_one_line(tmp_path: Path) -> None:
         load_settings(ServiceSettings, path)
     with pytest.raises(SettingsError, match="cannot read the settings"):
         load_settings(ServiceSettings, tmp_path / "absent.json")
+
+
+def test_a_crl_published_while_the_service_runs_refuses_the_revoked_certificate_on_the_next_request(
+    client: TestClient, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trust, "CHECK_SECONDS", 0.0)
+    user = user_certificate("pid-1f3a", hospital.ca, {})
+    assert send(client, user, "POST", "/notes", note("before")).status_code == 200
+    revoked = hospital.write(tmp_path / "revocation", revoked=(user.certificate,))
+    shutil.copyfile(revoked / "crls" / "crl.pem", tmp_path / hospital.msp_id / "crls" / "crl.pem")
+    refused = send(client, user, "POST", "/notes", note("after"))
+    assert (refused.status_code, refused.json()["detail"]) == (401, "the request's certificate is revoked")
