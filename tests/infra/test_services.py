@@ -13,6 +13,7 @@ import json
 import secrets
 import ssl
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -614,10 +615,10 @@ def test_a_certificate_revoked_at_its_ca_is_refused_by_every_service_without_a_r
     revoked = ansible_run("playbooks/revoke.yml", "-e", f"identity={person.pid}", "-e", "organisation=OrgPatient")
     assert revoked.returncode == 0, revoked.stdout[-3000:]
     time.sleep(trust.CHECK_SECONDS + 0.5)  # the services look at their trust folders at most this often
-    calls = {
-        "registry": lambda: registration.look_up(registry_as(person.identity), person.pid),
-        "storage": lambda: storage.reads(storage_as(person.identity)),
-        "sharing proxy": lambda: sharing.shares(sharing_proxy_as(person.identity)),
+    calls: dict[str, Callable[[], object]] = {
+        "registry": partial(registration.look_up, registry_as(person.identity), person.pid),
+        "storage": partial(storage.reads, storage_as(person.identity)),
+        "sharing proxy": partial(sharing.shares, sharing_proxy_as(person.identity)),
     }
     for service, call in calls.items():
         with pytest.raises(ServiceError) as refused:
