@@ -8,7 +8,10 @@
 list prints one page, {"records": [...], "bookmark": "...", "fetched": n}, and, when there are more,
 the option for the next (--bookmark B) on stderr; list --all prints every record, a JSON array.
 
-Exit status: 0 done, 1 refused by the ledger (the peers' reasons on stderr), 2 bad input or configuration.
+The services (registry, hospital managers, storage, sharing proxy): `medledger keys|register|directory|
+appointment|record|share ...` (medledger_client/service_commands.py; `medledger record --help`).
+
+Exit status: 0 done, 1 refused by the ledger or a service (its reason on stderr), 2 bad input or configuration.
 """
 
 from __future__ import annotations
@@ -23,10 +26,17 @@ from pathlib import Path
 from medledger_api import entities
 from medledger_api.entities import DataUsageEntity, EntityError, PatientDataEntity
 
-from . import client_config
+from . import client_config, service_commands
+from .envelope import EnvelopeError
 from .gateway import CommitError, Contract, Gateway, GatewayError
 from .identity import IdentityError
 from .listing import MAX_PAGE_SIZE, PageError, check_page_size, list_by_pid, list_page
+from .records import RecordError
+from .registration import DirectoryError
+from .sealed_box import SealedBoxError
+from .service_client import ServiceError
+from .sharing_keys import SharingError
+from .storage import StorageError
 
 CONFIG_ENV = "MEDLEDGER_CLIENT_CONFIG"
 
@@ -110,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
     share.add_argument("--digest", required=True, help="dataMessageDigest of the shared record")
     share.set_defaults(action=usage_put)
 
+    service_commands.add_commands(records)
     for commands in (index_commands, usage_commands):
         get = commands.add_parser("get", help="the records of a PID's treatment")
         get.add_argument("pid")
@@ -133,16 +144,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.config is None:
         print(f"medledger: name the client settings with --config or ${CONFIG_ENV}", file=sys.stderr)
         return 2
-    action: Callable[[Contract, argparse.Namespace], str] = args.action
     try:
         config = client_config.load(args.config)
+        if hasattr(args, "service_action"):
+            print(json.dumps(args.service_action(service_commands.Context(config), args), indent=2))
+            return 0
+        action: Callable[[Contract, argparse.Namespace], str] = args.action
         target = config.index if args.records == "index" else config.usage
         with Gateway(config.endpoint, config.identity) as gateway:
             print(action(gateway.contract(target.channel, target.chaincode), args))
-    except (client_config.ConfigError, IdentityError, EntityError, OSError) as error:
+    except (client_config.ConfigError, IdentityError, EntityError, OSError, ValueError) as error:
         print(f"medledger: {error}", file=sys.stderr)
         return 2
-    except (GatewayError, CommitError, PageError) as error:
+    except (
+        GatewayError,
+        CommitError,
+        PageError,
+        ServiceError,
+        SharingError,
+        SealedBoxError,
+        StorageError,
+        DirectoryError,
+        RecordError,
+        EnvelopeError,
+    ) as error:
         print(f"medledger: refused: {error}", file=sys.stderr)
         return 1
     return 0

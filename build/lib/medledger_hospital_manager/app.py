@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from medledger_api.signed_request import NonceStore
 from medledger_service_base.app import create_app
 from medledger_service_base.database import Database, PostgresNonces
+from medledger_service_base.directory import Directory, RegistryDirectory
 from medledger_service_base.server import run
 
-from .directory import Directory, RegistryDirectory
 from .routers import appointments
 from .settings import HospitalManagerSettings
 from .store import AppointmentStore, PostgresAppointmentStore
@@ -28,7 +28,12 @@ def build(
 
 def _deployed(settings: HospitalManagerSettings, database: Database | None) -> FastAPI:
     assert database is not None  # the settings are stateful: server.run made it
-    return build(settings, PostgresAppointmentStore(database), RegistryDirectory(settings), PostgresNonces(database))
+    return build(
+        settings,
+        PostgresAppointmentStore(database),
+        RegistryDirectory(settings.registry, settings.identity, settings.msp_id),
+        PostgresNonces(database),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

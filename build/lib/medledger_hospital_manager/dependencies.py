@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from .directory import Directory
+from medledger_service_base.directory import Directory
+
 from .settings import HospitalManagerSettings
 from .store import AppointmentStore
 

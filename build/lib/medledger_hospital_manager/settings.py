@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from medledger_api.common import MspId
-from medledger_service_base.settings import StatefulServiceSettings
-
-
-class RegistryEndpoint(BaseModel):
-    """Where the manager looks people up (the registry's certificate directory), and how it knows it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    address: str = Field(pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$")
-    tls_ca_files: tuple[Path, ...] = Field(min_length=1, description="PEM files of the registry's TLS CA chain")
+from medledger_service_base.settings import RegistryEndpoint, StatefulServiceSettings
 
 
 class HospitalManagerSettings(StatefulServiceSettings):

@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medledger_api.common import Problem
-from medledger_api.signed_request import NonceStore, RequestError, TrustStore
+from medledger_api.signed_request import NonceStore, RequestError
 
 from .auth import Authenticator
 from .settings import ServiceSettings
+from .trust import TrustFolders
 
 
 def create_app(settings: ServiceSettings, nonces: NonceStore, routers: Iterable[APIRouter], *, title: str) -> FastAPI:
@@ -24,7 +25,7 @@ def create_app(settings: ServiceSettings, nonces: NonceStore, routers: Iterable[
     app.state.settings = settings
     app.state.authenticator = Authenticator(
         settings.audience,
-        TrustStore.from_msp_folders(settings.organisations),
+        TrustFolders(settings.organisations),
         nonces,
         settings.request_window_seconds * 1000,
     )

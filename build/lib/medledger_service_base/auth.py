@@ -12,11 +12,12 @@ from fastapi import Depends, HTTPException, Request, status
 from medledger_api.signed_request import (
     Caller,
     NonceStore,
-    TrustStore,
     VerifiedRequest,
     content_digest,
     verify_request,
 )
+
+from .trust import TrustFolders
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Authenticator:
     """What checks requests for one service; kept in `app.state.authenticator`."""
 
     audience: str
-    trust: TrustStore
+    trust: TrustFolders
     nonces: NonceStore
     window_ms: int
 
@@ -37,7 +38,7 @@ class Authenticator:
             method=request.method,
             path=raw_path.decode("latin-1"),
             query=request.scope.get("query_string", b"").decode("latin-1"),
-            trust=self.trust,
+            trust=self.trust.current(),
             nonces=self.nonces,
             window_ms=self.window_ms,
         )

@@ -38,6 +38,15 @@ class ServiceSettings(BaseModel):
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
 
 
+class RegistryEndpoint(BaseModel):
+    """Where the manager looks people up (the registry's certificate directory), and how it knows it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str = Field(pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$")
+    tls_ca_files: tuple[Path, ...] = Field(min_length=1, description="PEM files of the registry's TLS CA chain")
+
+
 class StatefulServiceSettings(ServiceSettings):
     """A service that keeps state in its PostgreSQL database."""
 

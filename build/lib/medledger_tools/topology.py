@@ -633,13 +633,13 @@ def _service_identities(topology: Topology, host: str, identities: _Identities) 
         org = topology.peer_organisation(host)
         add(f"{values['fabric_peer_name']}-postgresql", "client", org, True, hosts=("localhost", "127.0.0.1"),
             msp=False, services=("postgresql",), runs_as="postgresql")  # fmt: skip
-    for service in topology.global_var("medledger_services", {}) or {}:
+    for service, spec in (topology.global_var("medledger_services", {}) or {}).items():
         if host in topology.members(service) and host in topology.members("peers"):
             # Its HTTPS certificate from the TLS CA of the organisation of the peer it sits beside, and its
             # enrolment there, which signs its requests to other services.
             add(service_identity_name(str(values["fabric_peer_name"]), service), "client",
                 topology.peer_organisation(host), True, hosts=own_names, services=(service_unit(service),),
-                runs_as=service)  # fmt: skip
+                runs_as=service, attrs=spec.get("attributes", {}))  # fmt: skip
     if host in topology.members("storage") and host in topology.members("peers"):
         # The object store behind the storage service: TLS on its loopback ports, between its components too.
         add(f"{values['fabric_peer_name']}-seaweedfs", "client", topology.peer_organisation(host), True,

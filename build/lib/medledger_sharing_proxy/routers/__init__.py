@@ -1,0 +1,1 @@
+"""The sharing proxy's routes, by resource: shares."""

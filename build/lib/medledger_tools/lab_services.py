@@ -1,0 +1,108 @@
+"""Clients of the deployed services for the lab tests and the benchmarks: each service reached over HTTPS at the
+first host of its group (or a given one), verified by the TLS CA chain of that host's organisation; people
+registered through the registry as the paper's phase ① does it; the staff a hospital and the government hold.
+Every address is checked to be a lab container first (lab_clients.check_target)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from medledger_api.common import Role
+from medledger_api.registry import Registration
+from medledger_client import appointments, enrolment, registration, sharing, storage
+from medledger_client.gateway import Endpoint, Gateway
+from medledger_client.identity import Identity
+from medledger_client.service_client import ServiceClient
+from medledger_client.sharing_keys import SharingKeys
+
+from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target
+
+AUDIENCES = {
+    "registry": registration.AUDIENCE,
+    "hospital_manager": appointments.AUDIENCE,
+    "storage": storage.AUDIENCE,
+    "sharing_proxy": sharing.AUDIENCE,
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the registry registered: its enrolment, its TLS client certificate, its Umbral keys."""
+
+    ledger: Ledger
+    identity: Identity
+    registration: Registration
+    rid: str
+    secret: str
+    keys: SharingKeys
+    tls: enrolment.Enrolled
+
+    @property
+    def pid(self) -> str:
+        return str(self.registration.pid)
+
+    def gateway(self, peer_host: str) -> Gateway:
+        address, chain = self.ledger.peer_endpoint(peer_host)
+        return Gateway(Endpoint(address, chain, self.tls.certificate_pem, self.tls.key_pem()), self.identity)
+
+
+@dataclass(frozen=True)
+class Services:
+    ledger: Ledger
+
+    def client(self, service: str, signer: Identity, host: str | None = None) -> ServiceClient:
+        """`service` (a key of medledger_services) at `host`, or at the first host of its group, as `signer`."""
+        topology = self.ledger.topology
+        host = host or topology.members(service)[0]
+        values = topology.hostvars[host]
+        address = str(values["ansible_host"])
+        check_target(address)
+        _, chain = self.ledger.peer_endpoint(host)
+        port = values["medledger_services"][service]["port"]
+        return ServiceClient(f"{address}:{port}", AUDIENCES[service], signer, chain)
+
+    def ca_address(self, organisation: str) -> str:
+        address = str(self.ledger.topology.hostvars[self.ledger.ca_host(organisation)]["ansible_host"])
+        check_target(address)
+        return f"{address}:{CA_PORT}"
+
+    def msp_id(self, organisation: str) -> str:
+        return str(self.ledger.topology.organisations[organisation]["msp_id"])
+
+    def staff(self, folder: Path) -> dict[str, LedgerClient]:
+        """A hospital's and a third party's managers, the government's SA, and a hospital member who claims
+        the SA's role, each registered by its organisation's CA."""
+        new = self.ledger.new_client
+        return {
+            "manager": new("OrgPatient", folder, "manager", {"medledger.role": "manager"}),
+            "thirdparty_manager": new("OrgThirdParty", folder, "manager", {"medledger.role": "manager"}),
+            "sa": new("OrgGovernment", folder, "sa", {"medledger.role": "sa"}),
+            "hospital_sa": new("OrgPatient", folder, "sa", {"medledger.role": "sa"}),
+        }
+
+    def register(self, manager: LedgerClient, sa: LedgerClient, organisation: str, role: Role) -> Person:
+        """The paper's phase ①: a key made here, the manager asks, the SA approves, the manager collects the
+        secret, the person enrols with that key under its pseudonym (and for a TLS client certificate) and
+        publishes its Umbral keys."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        rid = f"lab-{secrets.token_hex(8)}"
+        msp_id = self.msp_id(organisation)
+        asked = registration.ask(self.client("registry", manager.identity), rid, role, msp_id, key)
+        registration.approve(self.client("registry", sa.identity), asked.request_id)
+        collected = registration.collect(self.client("registry", manager.identity), asked.request_id)
+        if collected.pid is None or collected.enrolment_secret is None:
+            raise RuntimeError(f"registration {asked.request_id} was approved but carries no PID or secret")
+        ca, server = self.ca_address(organisation), self.ledger.topology.organisations[organisation]["ca"]
+        root = self.ledger.tls_root()
+        enrolled = enrolment.enrol(
+            ca, f"ca-{organisation.lower()}", collected.pid, collected.enrolment_secret, root, key=key
+        )
+        tls = enrolment.enrol(ca, f"tlsca-{server}", collected.pid, collected.enrolment_secret, root, tls_profile=True)
+        identity = Identity(msp_id, enrolled.certificate_pem, key)
+        keys = SharingKeys.generate()
+        registration.publish_keys(self.client("registry", identity), identity, collected.pid, keys)
+        return Person(self.ledger, identity, collected, rid, collected.enrolment_secret, keys, tls)
