@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import Field
 
-from .common import Base64, Model, MspId, Pid
+from .common import Base64, Model, MspId, Pid, TreatmentId
 
 
 class ShareRequest(Model):
     """A patient shares the record of one treatment with one receiver: the capsule of the record's data key
     (wrapped to the patient's Umbral key) and a key fragment the patient granted for that receiver."""
 
-    treatment: str = Field(min_length=1, max_length=64)
+    treatment: TreatmentId
     receiver: Pid
     capsule: Base64
     wrapped_key: Base64 = Field(description="the data key's ciphertext under the capsule (not a secret)")

@@ -302,3 +302,11 @@ def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_d
     proxy.share()
     for caller in (proxy.patient, proxy.receiver):
         assert_conforms(proxy.client.app, caller.issued, AUDIENCE)  # type: ignore[arg-type]
+
+
+def test_a_treatment_id_the_ledger_would_refuse_is_a_422_before_the_ledger_is_asked(proxy: Proxy) -> None:
+    """The chaincode refuses such a TID with an error, which would otherwise come back as a 502."""
+    for treatment in ("t\x00-1", "../t-1", "t" * 65):
+        answer = proxy.share(treatment=treatment)
+        assert answer.status_code == 422 and answer.json()["detail"].startswith("body.treatment"), treatment
+    assert proxy.shares.rows == {}
