@@ -121,12 +121,14 @@ def tree_digest(tree: Path) -> str:
     return digest.hexdigest()
 
 
+def tracked_files(paths: list[str]) -> list[str]:
+    """The repository's tracked files under `paths`: what a fresh clone has, without caches such as __pycache__."""
+    return sorted(filter(None, run(["git", "ls-files", "-z", "--", *paths], cwd=REPO_ROOT).split("\0")))
+
+
 def tracked_digest(paths: list[str]) -> str:
-    """The digest of the repository's tracked files under `paths` (what a fresh clone has: caches such as
-    __pycache__ do not change it)."""
-    listed = run(["git", "ls-files", "-z", "--", *paths], cwd=REPO_ROOT).split("\0")
     digest = hashlib.sha256()
-    for name in sorted(filter(None, listed)):
+    for name in tracked_files(paths):
         digest.update(f"{name}\0{sha256_file(REPO_ROOT / name)}\0".encode())
     return digest.hexdigest()
 
@@ -190,7 +192,13 @@ def build_python(spec: dict[str, Any], tree: Path) -> None:
         cwd=REPO_ROOT,
     )
     progress(f"python: our wheel and {requirements.count('==')} pinned dependencies")
-    run(["uv", "build", "--wheel", "--out-dir", str(wheels), str(REPO_ROOT)], cwd=REPO_ROOT)
+    with tempfile.TemporaryDirectory() as work:
+        # From the tracked files only, and away from the checkout: setuptools writes build/ where it builds.
+        source = Path(work) / "source"
+        for name in tracked_files([*spec["sources"], "README.md", "LICENSE"]):
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(REPO_ROOT / name, source / name)
+        run(["uv", "build", "--wheel", "--out-dir", str(wheels), str(source)], cwd=source)
     (own,) = wheels.glob("*.whl")
     pinned = tree / "requirements.txt"
     pinned.write_text(f"{requirements}{spec['package']}=={own.name.split('-')[1]} --hash=sha256:{sha256_file(own)}\n")

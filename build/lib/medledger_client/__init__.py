@@ -1,1 +1,0 @@
-"""The data client: keys, encryption, the Gateway, the services' clients and the `medledger` command."""

@@ -1,1 +1,0 @@
-"""The hospital manager (one per hospital): appointments, the paper's phase ②."""

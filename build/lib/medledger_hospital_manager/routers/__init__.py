@@ -1,1 +1,0 @@
-"""The hospital manager's routes, by resource: appointments."""

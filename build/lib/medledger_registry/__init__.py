@@ -1,1 +1,0 @@
-"""The registry (the paper's SA, run by the government): registrations, pseudonyms, the certificate directory."""

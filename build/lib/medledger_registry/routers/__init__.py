@@ -1,1 +1,0 @@
-"""The registry's routes, by resource: registrations, and the certificate directory."""

@@ -1,1 +1,0 @@
-"""The sharing proxy's routes, by resource: shares."""

@@ -1,1 +1,0 @@
-"""The storage service's routes, by resource: objects (with their grants) and the audit trail of reads."""

@@ -1,1 +1,0 @@
-"""MedLedger command-line tools: the lab, artifact builders and shared safety checks."""
