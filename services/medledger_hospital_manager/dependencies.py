@@ -4,29 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-
+from medledger_service_base.app import from_state
 from medledger_service_base.directory import Directory
 
 from .settings import HospitalManagerSettings
 from .store import AppointmentStore
 
-
-def settings(request: Request) -> HospitalManagerSettings:
-    value: HospitalManagerSettings = request.app.state.settings
-    return value
-
-
-def store(request: Request) -> AppointmentStore:
-    value: AppointmentStore = request.app.state.store
-    return value
-
-
-def directory(request: Request) -> Directory:
-    value: Directory = request.app.state.directory
-    return value
-
-
-Settings = Annotated[HospitalManagerSettings, Depends(settings)]
-Store = Annotated[AppointmentStore, Depends(store)]
-People = Annotated[Directory, Depends(directory)]
+Settings = Annotated[HospitalManagerSettings, from_state("settings")]
+Store = Annotated[AppointmentStore, from_state("store")]
+People = Annotated[Directory, from_state("directory")]

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +35,16 @@ def create_app(settings: ServiceSettings, nonces: NonceStore, routers: Iterable[
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]  # Starlette types handlers by Exception
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def from_state(name: str) -> Any:
+    """A dependency giving what the service's `build` put in `app.state.<name>` (its store, its clients):
+    `Store = Annotated[RegistryStore, from_state("store")]`."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(dependency)
 
 
 def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:

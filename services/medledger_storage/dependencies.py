@@ -4,28 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from medledger_service_base.app import from_state
 
 from .objects import ObjectStore
 from .settings import StorageSettings
 from .store import StorageStore
 
-
-def settings(request: Request) -> StorageSettings:
-    value: StorageSettings = request.app.state.settings
-    return value
-
-
-def store(request: Request) -> StorageStore:
-    value: StorageStore = request.app.state.store
-    return value
-
-
-def objects(request: Request) -> ObjectStore:
-    value: ObjectStore = request.app.state.objects
-    return value
-
-
-Settings = Annotated[StorageSettings, Depends(settings)]
-Store = Annotated[StorageStore, Depends(store)]
-Objects = Annotated[ObjectStore, Depends(objects)]
+Settings = Annotated[StorageSettings, from_state("settings")]
+Store = Annotated[StorageStore, from_state("store")]
+Objects = Annotated[ObjectStore, from_state("objects")]
