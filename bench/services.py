@@ -96,20 +96,7 @@ class Run:
         emr.write_bytes(os.urandom(self.size // 2))
         shr.write_bytes(os.urandom(self.size - self.size // 2))
         sealed = seal_record(emr, shr, ciphertext, patient.keys.public_key)
-        stored = storage.store(self.services.client("storage", patient.identity), ciphertext)
-        doctor_signature = doctor.identity.sign(patient_signature_message(sealed.digest, patient.pid)).hex()
-        record = PatientDataEntity.signed_by(
-            patient.identity,
-            treatment=treatment,
-            digest=sealed.digest,
-            url=stored.url,
-            doctor=doctor.pid,
-            doctor_signature=doctor_signature,
-        )
-        with patient.gateway(self.ledger.channel_peers(PATIENT_CHANNEL)[0]) as gateway:
-            gateway.contract(PATIENT_CHANNEL, self.ledger.chaincode_on(PATIENT_CHANNEL)).submit(
-                "SavePatientData", record.to_json()
-            )
+        self.services.store_and_index(patient, doctor, treatment, ciphertext, sealed.digest)
         return sealed
 
     def query(self, patient: Person, doctor: Person, treatment: str, sealed: Any) -> None:

@@ -355,19 +355,9 @@ def test_the_papers_whole_path_from_appointment_to_a_verified_share(
     treatment = appointments.open_tsk(doctor.identity.private_key, seen).tid
 
     ciphertext, plaintext, sealed = sealed_record(patient, tmp_path)
-    stored = storage.store(storage_as(patient.identity), ciphertext)
-    record = PatientDataEntity.signed_by(
-        patient.identity,
-        treatment=treatment,
-        digest=sealed.digest,
-        url=stored.url,
-        doctor=doctor.pid,
-        doctor_signature=doctor.identity.sign(patient_signature_message(sealed.digest, patient.pid)).hex(),
-    )
-    patient_peer = LEDGER.channel_peers(PATIENT_CHANNEL)[0]
-    with patient.gateway(patient_peer) as gateway:
+    record = SERVICES.store_and_index(patient, doctor, treatment, ciphertext, sealed.digest)
+    with patient.gateway(LEDGER.channel_peers(PATIENT_CHANNEL)[0]) as gateway:
         records = gateway.contract(PATIENT_CHANNEL, chaincode(PATIENT_CHANNEL))
-        records.submit("SavePatientData", record.to_json())
         # The patient's query: the index record, its digest and both signatures, then the data itself.
         found = PatientDataEntity.from_wire(json.loads(records.evaluate("QueryByPidAndTid", patient.pid, treatment)))
     assert found == record
@@ -442,17 +432,7 @@ def test_a_revoked_share_is_not_delivered_and_records_no_usage(
 ) -> None:
     treatment = f"t-{secrets.token_hex(4)}"
     ciphertext, _, sealed = sealed_record(patient, tmp_path, size=4096)
-    stored = storage.store(storage_as(patient.identity), ciphertext)
-    record = PatientDataEntity.signed_by(
-        patient.identity,
-        treatment=treatment,
-        digest=sealed.digest,
-        url=stored.url,
-        doctor=doctor.pid,
-        doctor_signature=doctor.identity.sign(patient_signature_message(sealed.digest, patient.pid)).hex(),
-    )
-    with patient.gateway(LEDGER.channel_peers(PATIENT_CHANNEL)[0]) as gateway:
-        gateway.contract(PATIENT_CHANNEL, chaincode(PATIENT_CHANNEL)).submit("SavePatientData", record.to_json())
+    SERVICES.store_and_index(patient, doctor, treatment, ciphertext, sealed.digest)
     mindray = register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
     receiver_entry = registration.look_up(registry_as(patient.identity), mindray.pid)
     shared = sharing.share(

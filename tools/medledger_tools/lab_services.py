@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from medledger_api.common import Role
+from medledger_api.entities import PatientDataEntity, patient_signature_message
 from medledger_api.registry import Registration
 from medledger_client import appointments, enrolment, registration, sharing, storage
 from medledger_client.gateway import Endpoint, Gateway
@@ -21,6 +22,7 @@ from medledger_client.sharing_keys import SharingKeys
 
 from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target
 
+PATIENT_CHANNEL = "patientchannel"
 AUDIENCES = {
     "registry": registration.AUDIENCE,
     "hospital_manager": appointments.AUDIENCE,
@@ -64,6 +66,25 @@ class Services:
         _, chain = self.ledger.peer_endpoint(host)
         port = values["medledger_services"][service]["port"]
         return ServiceClient(f"{address}:{port}", AUDIENCES[service], signer, chain)
+
+    def store_and_index(
+        self, patient: Person, doctor: Person, treatment: str, ciphertext: Path, digest: str
+    ) -> PatientDataEntity:
+        """The paper's phase ④ for a sealed record: stored, then indexed on the Patient Channel with the doctor's
+        and the patient's signatures over its digest."""
+        stored = storage.store(self.client("storage", patient.identity), ciphertext)
+        record = PatientDataEntity.signed_by(
+            patient.identity,
+            treatment=treatment,
+            digest=digest,
+            url=stored.url,
+            doctor=doctor.pid,
+            doctor_signature=doctor.identity.sign(patient_signature_message(digest, patient.pid)).hex(),
+        )
+        channel = PATIENT_CHANNEL
+        with patient.gateway(self.ledger.channel_peers(channel)[0]) as gateway:
+            gateway.contract(channel, self.ledger.chaincode_on(channel)).submit("SavePatientData", record.to_json())
+        return record
 
     def ca_address(self, organisation: str) -> str:
         address = str(self.ledger.topology.hostvars[self.ledger.ca_host(organisation)]["ansible_host"])
