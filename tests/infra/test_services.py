@@ -37,6 +37,7 @@ from medledger_service_base import trust
 from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.lab_services import Person, Services
 
+from ..openapi_conformance import assert_deployed_conforms
 from .conftest import ansible_run, deployed, lab_host, plaintext_answer, role_var
 from .ordering import wait_until
 
@@ -604,3 +605,33 @@ def test_a_certificate_revoked_at_its_ca_is_refused_by_every_service_without_a_r
         with pytest.raises(ServiceError) as refused:
             call()
         assert (refused.value.status, refused.value.detail) == (401, "the request's certificate is revoked"), service
+
+
+@pytest.fixture(scope="module")
+def mindray(staff: dict[str, LedgerClient]) -> Person:
+    return register(staff["thirdparty_manager"], staff["sa"], "OrgThirdParty", Role.THIRD_PARTY)
+
+
+@pytest.fixture(scope="module")
+def callers(
+    staff: dict[str, LedgerClient], patient: Person, doctor: Person, mindray: Person
+) -> dict[str, list[Identity]]:
+    """Each kind of caller each service serves."""
+    return {
+        "registry": [staff["manager"].identity, staff["sa"].identity, patient.identity],
+        "hospital_manager": [patient.identity, doctor.identity],
+        "storage": [patient.identity, mindray.identity],
+        "sharing_proxy": [patient.identity, mindray.identity],
+    }
+
+
+@pytest.mark.parametrize("service", list(SERVICE_PORTS))
+def test_generated_requests_to_each_deployed_service_get_no_5xx_and_answers_that_conform(
+    service: str, callers: dict[str, list[Identity]], tmp_path: Path
+) -> None:
+    """schemathesis against the service's own OpenAPI document, signed by each kind of caller it serves."""
+    for caller in callers[service]:
+        client = SERVICES.client(service, caller)
+        ca_file = tmp_path / f"{service}-ca.pem"
+        ca_file.write_bytes(client.ca_pem)
+        assert_deployed_conforms(f"https://{client.address}", str(ca_file), caller, client.audience, examples=10)

@@ -26,9 +26,9 @@ from medledger_hospital_manager.store import StoredAppointment
 from medledger_service_base.database import DatabaseSettings
 from medledger_service_base.settings import RegistryEndpoint, TLSFiles
 
+from ..openapi_conformance import assert_conforms
 from .certificates import Issued
-from .openapi_check import assert_conforms
-from .organisations import Nonces, Organisation, send_signed, user_certificate
+from .organisations import Nonces, Organisation, User, send_signed, user_certificate
 
 KEYS = SharingKeysPublication(public_key="02" + "1" * 64, verifying_key="03" + "2" * 64, signature="")
 
@@ -187,4 +187,4 @@ def test_a_registry_that_cannot_be_reached_is_a_502_and_books_nothing(manager: M
 
 def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_document(manager: Manager) -> None:
     for caller in (manager.patient, manager.doctor):
-        assert_conforms(manager.client.app, caller, AUDIENCE)  # type: ignore[arg-type]
+        assert_conforms(manager.client.app, User(caller), AUDIENCE)  # type: ignore[arg-type]

@@ -38,8 +38,8 @@ from medledger_registry.store import AlreadyRegistered, Approval, NotFound, Stor
 from medledger_service_base.database import DatabaseSettings
 from medledger_service_base.settings import TLSFiles
 
+from ..openapi_conformance import assert_conforms
 from .certificates import Issued
-from .openapi_check import assert_conforms
 from .organisations import Nonces, Organisation, User, send_signed, user_certificate
 
 GOVERNMENT = "OrgGovernmentMSP"
@@ -352,5 +352,5 @@ def test_nobody_publishes_keys_for_someone_else_or_unsigned(
 
 
 def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_document(registry: Registry) -> None:
-    assert_conforms(registry.client.app, registry.manager, AUDIENCE)  # type: ignore[arg-type]
-    assert_conforms(registry.client.app, registry.sa, AUDIENCE)  # type: ignore[arg-type]
+    assert_conforms(registry.client.app, User(registry.manager), AUDIENCE)  # type: ignore[arg-type]
+    assert_conforms(registry.client.app, User(registry.sa), AUDIENCE)  # type: ignore[arg-type]

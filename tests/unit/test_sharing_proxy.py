@@ -29,8 +29,8 @@ from medledger_sharing_proxy.ledger import LedgerError
 from medledger_sharing_proxy.settings import PeerSettings, SharingProxySettings, StorageEndpoint
 from medledger_sharing_proxy.store import NotFound, StoredShare
 
+from ..openapi_conformance import assert_conforms
 from .certificates import Issued
-from .openapi_check import assert_conforms
 from .organisations import Nonces, Organisation, User, send_signed, user_certificate
 
 AUDIENCE = sharing.AUDIENCE
@@ -301,7 +301,7 @@ def test_only_a_registered_patient_shares(proxy: Proxy) -> None:
 def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_document(proxy: Proxy) -> None:
     proxy.share()
     for caller in (proxy.patient, proxy.receiver):
-        assert_conforms(proxy.client.app, caller.issued, AUDIENCE)  # type: ignore[arg-type]
+        assert_conforms(proxy.client.app, User(caller.issued), AUDIENCE)  # type: ignore[arg-type]
 
 
 def test_a_treatment_id_the_ledger_would_refuse_is_a_422_before_the_ledger_is_asked(proxy: Proxy) -> None:

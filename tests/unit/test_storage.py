@@ -23,8 +23,8 @@ from medledger_storage.app import build
 from medledger_storage.settings import S3Settings, StorageSettings
 from medledger_storage.store import ObjectRow, ObjectTaken, Party
 
+from ..openapi_conformance import assert_conforms
 from .certificates import Issued
-from .openapi_check import assert_conforms
 from .organisations import NOW_MS, Nonces, Organisation, User, send_signed, user_certificate
 
 MAX_OBJECT = 64 * 1024
@@ -210,4 +210,4 @@ def test_a_third_party_reads_only_what_the_governments_proxy_granted_it(storage:
 def test_generated_requests_get_no_5xx_and_answers_that_conform_to_the_openapi_document(storage: Storage) -> None:
     storage.upload(storage.patient, b"a stored record")
     for caller in (storage.patient, storage.researcher, storage.proxy):
-        assert_conforms(storage.client.app, caller, AUDIENCE)  # type: ignore[arg-type]
+        assert_conforms(storage.client.app, User(caller), AUDIENCE)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
-"""schemathesis against a service's OpenAPI document, for each service's unit tests: requests generated from the
-document and signed by a caller the service admits never get a 5xx, and every answer conforms to the document
-(status code, content type, body schema)."""
+"""schemathesis against a service's OpenAPI document, in process (each service's unit tests) or deployed (the lab):
+requests generated from the document and signed by a caller the service admits never get a 5xx, and every answer
+conforms to the document (status code, content type, body schema)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from medledger_api.signed_request import content_digest, sign_request
-
-from .certificates import Issued
-from .organisations import User
+from medledger_api.signed_request import Signer, content_digest, sign_request
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 30
@@ -30,15 +27,15 @@ EXAMPLES_PER_OPERATION = 30
 class Signed(requests.auth.AuthBase):
     """Signs each prepared request as the services expect (medledger_api.signed_request)."""
 
-    def __init__(self, user: Issued, audience: str) -> None:
-        self.user, self.audience = user, audience
+    def __init__(self, signer: Signer, audience: str) -> None:
+        self.signer, self.audience = signer, audience
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body or b""
         content = body.encode() if isinstance(body, str) else body
         path, _, query = (request.path_url or "/").partition("?")
         signed = sign_request(
-            User(self.user),
+            self.signer,
             audience=self.audience,
             method=str(request.method),
             path=path,
@@ -49,17 +46,33 @@ class Signed(requests.auth.AuthBase):
         return request
 
 
-def assert_conforms(app: FastAPI, caller: Issued, audience: str) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+def assert_conforms(app: FastAPI, caller: Signer, audience: str) -> None:
+    """The service `app`, in process."""
+    check_operations(schemathesis.openapi.from_asgi("/openapi.json", app), signed_session(caller, audience))
+
+
+def assert_deployed_conforms(url: str, ca_file: str, caller: Signer, audience: str, examples: int) -> None:
+    """The service at `url` (https://host:port), its TLS certificate verified against `ca_file`."""
+    session = signed_session(caller, audience)
+    session.verify = ca_file
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", verify=ca_file)
+    check_operations(schema, session, examples)
+
+
+def signed_session(caller: Signer, audience: str) -> requests.Session:
     session = requests.Session()
     session.auth = Signed(caller, audience)
+    return session
+
+
+def check_operations(schema: Any, session: requests.Session, examples: int = EXAMPLES_PER_OPERATION) -> None:
     operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert operations
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
+            max_examples=examples,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,
