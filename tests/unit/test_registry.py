@@ -298,12 +298,17 @@ def publication(user: Issued, pid: str, keys: SharingKeys) -> dict[str, str]:
     return {"public_key": public, "verifying_key": verifying, "signature": base64.b64encode(signature).decode()}
 
 
+def registered_patient(registry: Registry, hospital: Organisation) -> tuple[str, ec.EllipticCurvePrivateKey, Issued]:
+    """A patient the registry registered, with the certificate its CA would issue for the key it registered."""
+    key = new_key()
+    pid = str(registry.registered("rid-1", key).pid)
+    return pid, key, user_certificate(pid, hospital.ca, {"medledger.role": "patient"}, key=key)
+
+
 def test_a_user_publishes_its_own_signed_sharing_keys_and_others_read_them(
     registry: Registry, hospital: Organisation, third_party: Organisation
 ) -> None:
-    key = new_key()
-    pid = str(registry.registered("rid-1", key).pid)
-    user = user_certificate(pid, hospital.ca, {"medledger.role": "patient"}, key=key)
+    pid, _, user = registered_patient(registry, hospital)
     keys = SharingKeys.generate()
     assert registry.send(user, "PUT", f"/directory/{pid}", publication(user, pid, keys)).status_code == 204
     reader = user_certificate("pid-" + "2" * 60, third_party.ca, {"medledger.role": "thirdparty"})
@@ -319,9 +324,7 @@ def test_a_user_publishes_its_own_signed_sharing_keys_and_others_read_them(
 def test_nobody_publishes_keys_for_someone_else_or_unsigned(
     registry: Registry, hospital: Organisation, third_party: Organisation
 ) -> None:
-    key = new_key()
-    pid = str(registry.registered("rid-1", key).pid)
-    user = user_certificate(pid, hospital.ca, {"medledger.role": "patient"}, key=key)
+    pid, key, user = registered_patient(registry, hospital)
     keys = SharingKeys.generate()
     other_pid = "pid-" + "3" * 60
     impostor = user_certificate(other_pid, hospital.ca, {"medledger.role": "patient"})
