@@ -22,6 +22,11 @@ class ShareRequest(Model):
     capsule: Base64
     wrapped_key: Base64 = Field(description="the data key's ciphertext under the capsule (not a secret)")
     kfrag: Base64
+    grant: uuid.UUID | None = Field(
+        None,
+        description="threshold sharing: the patient's grant this share is one key fragment of, the same at each"
+        " proxy it chose; the receiver opens the record with the capsule fragments of `threshold` of them",
+    )
 
 
 class ShareState(StrEnum):
@@ -40,6 +45,7 @@ class Share(Model):
     treatment: str
     state: ShareState
     created_at: datetime.datetime
+    grant: uuid.UUID | None = None
 
 
 class Delivery(Model):

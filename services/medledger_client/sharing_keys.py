@@ -35,6 +35,11 @@ class SharingError(ValueError):
     """A key, capsule or fragment that is malformed or does not verify, or a key file that cannot be used."""
 
 
+class TooFewFragments(SharingError):
+    """Capsule fragments that each verify but together do not open the key: fewer than the grant's threshold
+    (Umbral cannot tell that from an altered key ciphertext)."""
+
+
 @dataclass(frozen=True)
 class WrappedKey:
     """A data key encrypted to an Umbral public key: the capsule proxies re-encrypt, and the key's ciphertext."""
@@ -155,7 +160,7 @@ def unwrap_shared(
     except ValueError:
         data_key = None
     if data_key is None:
-        raise SharingError(f"{len(verified)} capsule fragment(s) do not open the key: too few, or it was altered")
+        raise TooFewFragments(f"{len(verified)} capsule fragment(s) do not open the key: too few, or it was altered")
     return data_key
 
 

@@ -36,6 +36,7 @@ class StoredShare:
     keys: dict[str, str]  # the Umbral public keys the kfrag verified with: delegating, verifying, receiving
     cfrag: bytes | None = None
     usage_transaction_id: str | None = None
+    grant: uuid.UUID | None = None
 
     def shown(self) -> Share:
         return Share(
@@ -47,6 +48,7 @@ class StoredShare:
             treatment=self.treatment,
             state=self.state,
             created_at=self.created_at,
+            grant=self.grant,
         )
 
 
@@ -63,6 +65,7 @@ class ShareStore(Protocol):
 _NAMES = (
     "share_id", "patient", "patient_msp_id", "receiver", "receiver_msp_id", "treatment", "state", "created_at",
     "capsule", "wrapped_key", "kfrag", "record", "keys", "cfrag", "usage_transaction_id",
+    "grant_id",
 )  # fmt: skip
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, _NAMES))
 _INSERT = sql.SQL("INSERT INTO shares ({}) VALUES ({})").format(
@@ -88,7 +91,7 @@ class PostgresShareStore:
                 _INSERT,
                 (share.share_id, share.patient, share.patient_msp_id, share.receiver, share.receiver_msp_id,
                  share.treatment, share.state.value, share.created_at, share.capsule, share.wrapped_key, share.kfrag,
-                 Jsonb(share.record), Jsonb(share.keys), share.cfrag, share.usage_transaction_id),
+                 Jsonb(share.record), Jsonb(share.keys), share.cfrag, share.usage_transaction_id, share.grant),
             )  # fmt: skip
 
     def of_party(self, pid: str, msp_id: str) -> list[StoredShare]:

@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import httpx2
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from medledger_api.common import Role
 from medledger_api.entities import DataUsageEntity, PatientDataEntity, data_digest
 from medledger_api.registry import DirectoryEntry, SharingKeysPublication
 from medledger_client import sharing
-from medledger_client.service_client import ServiceError
-from medledger_client.sharing_keys import SharingKeys, WrappedKey, grant, unwrap_shared, wrap_data_key
+from medledger_client.service_client import ServiceClient, ServiceError
+from medledger_client.sharing_keys import SharingError, SharingKeys, WrappedKey, grant, unwrap_shared, wrap_data_key
 from medledger_service_base.database import DatabaseSettings
 from medledger_service_base.settings import RegistryEndpoint, TLSFiles
 from medledger_sharing_proxy.app import build
@@ -148,14 +152,13 @@ def person(pid: str, organisation: Organisation, role: Role, directory: Director
     return Person(issued, keys, entry)
 
 
-@pytest.fixture
-def proxy(tmp_path: Path, hospital: Organisation, third_party: Organisation) -> Iterator[Proxy]:
-    settings = SharingProxySettings(
+def proxy_settings(tmp_path: Path, *organisations: Organisation) -> SharingProxySettings:
+    return SharingProxySettings(
         audience=AUDIENCE,
         host="127.0.0.1",
         port=8446,
         tls=TLSFiles(certificate=tmp_path / "tls.crt", key=tmp_path / "tls.key"),
-        organisations={org.msp_id: org.write(tmp_path) for org in (hospital, third_party)},
+        organisations={org.msp_id: org.write(tmp_path) for org in organisations},
         database=DatabaseSettings(
             name="sharing_proxy", user="sharing_proxy", password_file=tmp_path, server_ca=tmp_path
         ),
@@ -174,22 +177,49 @@ def proxy(tmp_path: Path, hospital: Organisation, third_party: Organisation) -> 
         registry=RegistryEndpoint(address="registry:8443", tls_ca_files=(tmp_path,)),
         storage=StorageEndpoint(address="storage:8445", tls_ca_files=(tmp_path,)),
     )
-    directory, shares, ledger, grants = Directory(), MemoryShares(), FakeLedger(), FakeGrants()
+
+
+@dataclasses.dataclass
+class World:
+    """What every proxy of a test shares: the registry's directory, the ledger, its people."""
+
+    directory: Directory
+    ledger: FakeLedger
+    patient: Person
+    receiver: Person
+    other: Person
+
+
+@pytest.fixture
+def world(hospital: Organisation, third_party: Organisation) -> World:
+    directory, ledger = Directory(), FakeLedger()
     patient = person("pid-" + "1" * 60, hospital, Role.PATIENT, directory)
     receiver = person("pid-" + "2" * 60, third_party, Role.THIRD_PARTY, directory)
     other = person("pid-" + "3" * 60, third_party, Role.THIRD_PARTY, directory)
-    digest = data_digest(b"ciphertext")
     ledger.records[(patient.pid, "t-1")] = PatientDataEntity.signed_by(
         _Signer(patient),
         treatment="t-1",
-        digest=digest,
+        digest=data_digest(b"ciphertext"),
         url="https://storage/x",
         doctor="pid-" + "4" * 60,
         doctor_signature="00" * 32,
     )
-    app = build(settings, store=shares, directory=directory, ledger=ledger, grants=grants, nonces=Nonces())
+    return World(directory, ledger, patient, receiver, other)
+
+
+@contextmanager
+def running_proxy(settings: SharingProxySettings, world: World) -> Iterator[Proxy]:
+    """A proxy of its own store and storage grants, on the world's directory and ledger."""
+    shares, grants = MemoryShares(), FakeGrants()
+    app = build(settings, store=shares, directory=world.directory, ledger=world.ledger, grants=grants, nonces=Nonces())
     with TestClient(app) as client:
-        yield Proxy(client, shares, ledger, grants, patient, receiver, other)
+        yield Proxy(client, shares, world.ledger, grants, world.patient, world.receiver, world.other)
+
+
+@pytest.fixture
+def proxy(tmp_path: Path, hospital: Organisation, third_party: Organisation, world: World) -> Iterator[Proxy]:
+    with running_proxy(proxy_settings(tmp_path, hospital, third_party), world) as running:
+        yield running
 
 
 @dataclasses.dataclass
@@ -310,3 +340,81 @@ def test_a_treatment_id_the_ledger_would_refuse_is_a_422_before_the_ledger_is_as
         answer = proxy.share(treatment=treatment)
         assert answer.status_code == 422 and answer.json()["detail"].startswith("body.treatment"), treatment
     assert proxy.shares.rows == {}
+
+
+@dataclasses.dataclass
+class ProxyAsClient:
+    """The data client's view of one in-process proxy: ServiceClient's call, as `caller`, or a proxy that is down."""
+
+    proxy: Proxy
+    caller: Person
+    address: str
+    down: bool = False
+
+    def call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
+        if self.down:
+            raise ServiceError(0, f"{AUDIENCE} at {self.address}: [Errno 111] Connection refused")
+        content = None if body is None else json.loads(body.model_dump_json())
+        answer = self.proxy.send(self.caller, method, path, content)
+        if answer.status_code >= 300:
+            raise ServiceError(answer.status_code, answer.json()["detail"])
+        return answer.json() if answer.content else None
+
+
+@pytest.fixture
+def three_proxies(
+    tmp_path: Path, hospital: Organisation, third_party: Organisation, world: World
+) -> Iterator[list[Proxy]]:
+    settings = proxy_settings(tmp_path, hospital, third_party)
+    with running_proxy(settings, world) as a, running_proxy(settings, world) as b, running_proxy(settings, world) as c:
+        yield [a, b, c]
+
+
+def as_clients(proxies: list[Proxy], caller: Person) -> list[ServiceClient]:
+    clients = [ProxyAsClient(proxy, caller, f"proxy-{n}:8446") for n, proxy in enumerate(proxies)]
+    return cast(list[ServiceClient], clients)
+
+
+def shared_two_of_three(proxies: list[Proxy]) -> uuid.UUID:
+    """The patient's record shared through the three proxies, any two of which open it: the grant's ID."""
+    world = proxies[0]
+    wrapped = wrap_data_key(world.patient.keys.public_key, DATA_KEY)
+    made = sharing.share_among(
+        as_clients(proxies, world.patient), world.patient.keys, world.receiver.entry, "t-1", wrapped, threshold=2
+    )
+    (grant,) = {share.grant for share in made}
+    assert grant is not None and len(made) == 3
+    return grant
+
+
+def test_a_two_of_three_share_opens_with_two_proxies_while_the_third_is_down(three_proxies: list[Proxy]) -> None:
+    world = three_proxies[0]
+    grant = shared_two_of_three(three_proxies)
+    receiving = as_clients(three_proxies, world.receiver)
+    cast(ProxyAsClient, receiving[1]).down = True
+    received = sharing.receive_grant(receiving, grant, world.receiver.keys, world.patient.entry)
+    assert received.data_key == DATA_KEY
+    # Each proxy that released its fragment recorded the share first; the one that was down released nothing.
+    assert len(world.ledger.usage) == 2
+    assert [bool(proxy.grants.granted) for proxy in three_proxies] == [True, False, True]
+
+
+def test_one_fragment_of_a_two_of_three_share_opens_nothing(three_proxies: list[Proxy]) -> None:
+    world = three_proxies[0]
+    grant = shared_two_of_three(three_proxies)
+    receiving = as_clients(three_proxies, world.receiver)
+    for down in receiving[1:]:
+        cast(ProxyAsClient, down).down = True
+    with pytest.raises(SharingError, match="1 capsule fragment"):
+        sharing.receive_grant(receiving, grant, world.receiver.keys, world.patient.entry)
+
+
+def test_a_threshold_share_one_proxy_refuses_is_withdrawn_from_the_others(three_proxies: list[Proxy]) -> None:
+    world = three_proxies[0]
+    wrapped = wrap_data_key(world.patient.keys.public_key, DATA_KEY)
+    sharing_clients = as_clients(three_proxies, world.patient)
+    cast(ProxyAsClient, sharing_clients[2]).down = True
+    with pytest.raises(ServiceError):
+        sharing.share_among(sharing_clients, world.patient.keys, world.receiver.entry, "t-1", wrapped, threshold=2)
+    states = [share.state.value for proxy in three_proxies[:2] for share in proxy.shares.rows.values()]
+    assert states == ["revoked", "revoked"]

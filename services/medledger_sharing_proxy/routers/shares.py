@@ -66,6 +66,7 @@ def share(body: ShareRequest, caller: Patient, store: Store, people: People, led
         kfrag=base64.b64decode(body.kfrag),
         record=record.to_wire(),
         keys=keys,
+        grant=body.grant,
     )
     _reencrypted(stored)  # refuses a capsule or key fragment that would not work, before anything is kept
     store.add(stored)
