@@ -66,16 +66,17 @@ infra: venv ## testinfra against the running lab (make up first)
 	$(RUN) medledger-lab check
 	$(RUN) pytest -m lab --durations=15 tests
 
-# The same topology with one variable changed (inventories/raft: medledger_consensus: etcdraft).
-RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft
+# The same topology with the options that are off by default turned on: Raft ordering (inventories/raft:
+# medledger_consensus: etcdraft) and threshold sharing (inventories/threshold-proxies: three sharing proxies).
+RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft,inventories/threshold-proxies
 RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_peer.py \
-	tests/infra/test_channels.py tests/infra/test_ledger.py tests/infra/test_idempotence.py
+	tests/infra/test_channels.py tests/infra/test_ledger.py tests/infra/test_idempotence.py tests/infra/test_threshold_sharing.py
 # Run once, on the Kafka lab: what they prove does not depend on the consensus.
 RAFT_SKIPPED := --deselect tests/infra/test_idempotence.py::test_a_run_restores_what_was_edited_on_one_host_and_restarts_only_that_service \
 	--deselect tests/infra/test_idempotence.py::test_a_host_laid_out_for_the_former_shared_fabric_user_is_refused_before_anything_changes
 
 .PHONY: infra-raft
-infra-raft: venv ## On a fresh lab: deploy with Raft ordering and run the ordering tests again
+infra-raft: venv ## On a fresh lab: deploy with Raft ordering and three sharing proxies; the ordering tests again, threshold sharing
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check

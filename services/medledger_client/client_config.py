@@ -3,7 +3,8 @@ where its own Umbral keys and keyring are: one JSON file, written by Ansible on 
 --config or MEDLEDGER_CLIENT_CONFIG.
 
   "services": {"registry": {"address": "host:port", "tls_ca": "chain.pem"}, "storage": {...},
-               "sharing_proxy": {...}, "hospital_managers": {"<hospital>": {...}}},
+               "sharing_proxy": {...}, "hospital_managers": {"<hospital>": {...}},
+               "sharing_proxies": [{...}, ...]},   (threshold sharing: each proxy of the group, on its own host)
   "sharing_keys": "umbral.keys",      (made by `medledger keys init`, mode 0600)
   "keyring": "keyring/"               (each record's wrapped data key, by treatment)
 """
@@ -45,6 +46,7 @@ class ClientConfig:
     usage: Target
     services: dict[str, ServiceEndpoint] = field(default_factory=dict)
     hospitals: dict[str, ServiceEndpoint] = field(default_factory=dict)
+    sharing_proxies: tuple[ServiceEndpoint, ...] = ()
     sharing_keys: Path | None = None
     keyring: Path | None = None
 
@@ -58,6 +60,14 @@ class ClientConfig:
             known = ", ".join(sorted(self.hospitals)) or "none"
             raise ConfigError(f"no hospital manager {name} in the client settings (known: {known})")
         return self.hospitals[name]
+
+    def threshold_proxies(self, threshold: int) -> tuple[ServiceEndpoint, ...]:
+        if len(self.sharing_proxies) < max(threshold, 2):
+            raise ConfigError(
+                f"a share {threshold} of n needs n >= {max(threshold, 2)} sharing proxies; the client settings name"
+                f' {len(self.sharing_proxies)} ("services": {{"sharing_proxies": [...]}})'
+            )
+        return self.sharing_proxies
 
     def sharing_keys_file(self) -> Path:
         if self.sharing_keys is None:
@@ -87,6 +97,7 @@ def load(path: Path) -> ClientConfig:
         raise ConfigError(f"{path}: {error}") from error
     services = dict(data.get("services", {}))
     hospitals = services.pop("hospital_managers", {})
+    proxies = services.pop("sharing_proxies", [])
     try:
         endpoints = {
             name: ServiceEndpoint(str(spec["address"]), Path(spec["tls_ca"])) for name, spec in services.items()
@@ -94,9 +105,17 @@ def load(path: Path) -> ClientConfig:
         managers = {
             name: ServiceEndpoint(str(spec["address"]), Path(spec["tls_ca"])) for name, spec in hospitals.items()
         }
+        threshold_group = tuple(ServiceEndpoint(str(spec["address"]), Path(spec["tls_ca"])) for spec in proxies)
     except (KeyError, TypeError) as error:
         raise ConfigError(f"{path}: a service needs an address and a tls_ca ({error})") from None
     optional = {name: Path(data[name]) if data.get(name) else None for name in ("sharing_keys", "keyring")}
     return ClientConfig(
-        endpoint, identity, Target(**data["index"]), Target(**data["usage"]), endpoints, managers, **optional
+        endpoint,
+        identity,
+        Target(**data["index"]),
+        Target(**data["usage"]),
+        endpoints,
+        managers,
+        threshold_group,
+        **optional,
     )

@@ -11,8 +11,8 @@ medledger record seal --emr F --shr F --out sealed.bin        encrypt EMR ‖ SH
 medledger record sign --digest D --patient PID                (the doctor) sign a sealed record's digest
 medledger record put --treatment TID --sealed sealed.bin --doctor PID --doctor-signature HEX
 medledger record get --treatment TID --emr OUT --shr OUT      query, verify both signatures, fetch, decrypt
-medledger share create --treatment TID --receiver PID | share list | share revoke ID
-medledger share receive ID --patient PID --emr OUT --shr OUT  (the receiver) collect, verify, fetch, decrypt
+medledger share create --treatment TID --receiver PID [--threshold M] | share list | share revoke ID [--grant]
+medledger share receive ID [--grant] --patient PID --emr OUT --shr OUT  (the receiver) collect, verify, decrypt
 """
 
 from __future__ import annotations
@@ -58,6 +58,12 @@ class Context:
         return ServiceClient(
             endpoint.address, appointments.AUDIENCE, self.config.identity, endpoint.tls_ca.read_bytes()
         )
+
+    def threshold_proxies(self, threshold: int) -> list[ServiceClient]:
+        return [
+            ServiceClient(endpoint.address, sharing.AUDIENCE, self.config.identity, endpoint.tls_ca.read_bytes())
+            for endpoint in self.config.threshold_proxies(threshold)
+        ]
 
     def registry(self) -> ServiceClient:
         return self.client("registry", registration.AUDIENCE)
@@ -202,21 +208,33 @@ def _proxy(context: Context) -> ServiceClient:
 def share_create(context: Context, args: argparse.Namespace) -> Any:
     record = _own_record(context, args.treatment)
     receiver = registration.look_up(context.registry(), args.receiver)
-    made = sharing.share(
-        _proxy(context), context.keys(), receiver, args.treatment, _wrapped(context, record.data_message_digest)
-    )
-    return made.model_dump(mode="json")
+    wrapped = _wrapped(context, record.data_message_digest)
+    if args.threshold is None:
+        return sharing.share(_proxy(context), context.keys(), receiver, args.treatment, wrapped).model_dump(mode="json")
+    proxies = context.threshold_proxies(args.threshold)
+    made = sharing.share_among(proxies, context.keys(), receiver, args.treatment, wrapped, threshold=args.threshold)
+    return {
+        "grant": str(made[0].grant),
+        "threshold": args.threshold,
+        "shares": [s.model_dump(mode="json") for s in made],
+    }
 
 
 def share_revoke(context: Context, args: argparse.Namespace) -> Any:
-    sharing.revoke(_proxy(context), uuid.UUID(args.share_id))
-    return {"revoked": args.share_id}
+    if not args.grant:
+        sharing.revoke(_proxy(context), uuid.UUID(args.id))
+        return {"revoked": args.id}
+    revoked = sharing.revoke_grant(context.threshold_proxies(1), uuid.UUID(args.id))
+    return {"revoked": [str(share_id) for share_id in revoked]}
 
 
 def share_receive(context: Context, args: argparse.Namespace) -> Any:
     patient = registration.look_up(context.registry(), args.patient)
-    received = sharing.receive(_proxy(context), uuid.UUID(args.share_id), context.keys(), patient)
-    sealed = Path(args.emr).with_name(f".{args.share_id}.sealed")
+    if args.grant:
+        received = sharing.receive_grant(context.threshold_proxies(1), uuid.UUID(args.id), context.keys(), patient)
+    else:
+        received = sharing.receive(_proxy(context), uuid.UUID(args.id), context.keys(), patient)
+    sealed = Path(args.emr).with_name(f".{args.id}.sealed")
     storage.fetch(context.client("storage", storage.AUDIENCE), received.record.data_message_digest, sealed)
     try:
         sharing.check_ciphertext(received.record, sealed)
@@ -341,6 +359,7 @@ def add_commands(groups: Commands) -> None:
         "share a record of yours with a registered receiver",
         ("--treatment", required),
         ("--receiver", required),
+        ("--threshold", {"type": int, "help": "share M of n through the settings' sharing_proxies"}),
     )
     command(
         share,
@@ -348,13 +367,15 @@ def add_commands(groups: Commands) -> None:
         lambda c, a: [s.model_dump(mode="json") for s in sharing.shares(_proxy(c))],
         "your shares, as patient or receiver",
     )
-    command(share, "revoke", share_revoke, "withdraw a share not yet delivered", ("share_id", {}))
+    grant_flag = ("--grant", {"action": "store_true", "help": "ID is a threshold grant's, at every sharing proxy"})
+    command(share, "revoke", share_revoke, "withdraw a share not yet delivered", ("id", {}), grant_flag)
     command(
         share,
         "receive",
         share_receive,
         "collect a share made to you, verify and decrypt it",
-        ("share_id", {}),
+        ("id", {}),
+        grant_flag,
         ("--patient", required),
         ("--emr", required),
         ("--shr", required),

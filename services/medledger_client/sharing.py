@@ -15,7 +15,7 @@ from cryptography import x509
 from medledger_api.common import b64
 from medledger_api.entities import PatientDataEntity, file_digest, patient_signature_message
 from medledger_api.registry import DirectoryEntry
-from medledger_api.sharing import Delivery, Share, ShareRequest
+from medledger_api.sharing import Delivery, Share, ShareRequest, ShareState
 from medledger_api.signed_request import RequestError, check_signature
 
 from .service_client import ServiceClient, ServiceError
@@ -74,6 +74,18 @@ def share_among(
 
 def revoke(proxy: ServiceClient, share_id: uuid.UUID) -> None:
     proxy.call("DELETE", f"/shares/{share_id}")
+
+
+def revoke_grant(proxies: Sequence[ServiceClient], grant_id: uuid.UUID) -> list[uuid.UUID]:
+    """Withdraw a threshold share at every proxy that holds one of its shares; those already delivered stay so (the
+    proxy says 409), and as long as fewer than the threshold were, the record stays closed to the receiver."""
+    revoked = []
+    for proxy in proxies:
+        for found in shares(proxy):
+            if found.grant == grant_id and found.state is ShareState.PENDING:
+                revoke(proxy, found.share_id)
+                revoked.append(found.share_id)
+    return revoked
 
 
 def shares(proxy: ServiceClient) -> list[Share]:

@@ -28,14 +28,14 @@ from medledger_api.signed_request import certificate_attributes, check_signature
 from medledger_api.storage import Grant
 from medledger_client import appointments, cli, enrolment, registration, sharing, storage
 from medledger_client.identity import Identity
-from medledger_client.records import open_record, seal_record
+from medledger_client.records import open_record
 from medledger_client.sealed_box import SealedBoxError, open_sealed
 from medledger_client.service_client import ServiceClient, ServiceError
 from medledger_client.sharing_keys import SharingKeys, unwrap_own
 from medledger_registry.pseudonyms import RID_CONTEXT, pid_of
 from medledger_service_base import trust
 from medledger_tools.lab_clients import Ledger, LedgerClient
-from medledger_tools.lab_services import Person, Services
+from medledger_tools.lab_services import Person, Services, sealed_record
 
 from ..openapi_conformance import assert_deployed_conforms
 from .conftest import ansible_run, deployed, lab_host, plaintext_answer, role_var
@@ -239,16 +239,6 @@ def test_a_third_party_user_or_an_unregistered_doctor_gets_no_appointment(
     assert (unknown.value.status, unknown.value.detail) == (422, "the doctor is not in the registry's directory")
 
 
-def sealed_record(person: Person, folder: Path, size: int = 1 << 20) -> tuple[Path, bytes, Any]:
-    """A 1 MB EMR and SHR sealed for `person` (its data key wrapped to its Umbral key)."""
-    emr, shr, ciphertext = folder / "emr.bin", folder / "shr.bin", folder / "record.sealed"
-    emr_data, shr_data = secrets.token_bytes(size // 2), secrets.token_bytes(size // 2)
-    emr.write_bytes(emr_data)
-    shr.write_bytes(shr_data)
-    sealed = seal_record(emr, shr, ciphertext, person.keys.public_key)
-    return ciphertext, emr_data + shr_data, sealed
-
-
 def test_a_patient_stores_a_sealed_record_and_reads_it_back_and_the_read_is_audited(
     patient: Person, tmp_path: Path
 ) -> None:
@@ -334,14 +324,6 @@ def _one(records: list[dict[str, Any]]) -> bool:
     return len(records) == 1
 
 
-def usage_records(person: Person, peer_host: str, patient: str, treatment: str) -> list[dict[str, Any]]:
-    with person.gateway(peer_host) as gateway:
-        answer = gateway.contract(USAGE_CHANNEL, chaincode(USAGE_CHANNEL)).evaluate(
-            "QueryByPidAndTid", patient, treatment
-        )
-    return list(json.loads(answer))
-
-
 def test_the_papers_whole_path_from_appointment_to_a_verified_share(
     patient: Person, doctor: Person, staff: dict[str, LedgerClient], tmp_path: Path
 ) -> None:
@@ -393,7 +375,8 @@ def test_the_papers_whole_path_from_appointment_to_a_verified_share(
 
     # The usage record, on every peer of the Data Usage Channel once each has the block (bounded wait).
     for peer in LEDGER.channel_peers(USAGE_CHANNEL):
-        found_usage = wait_until(partial(usage_records, patient, peer, patient.pid, treatment), _one, seconds=60)
+        read = partial(SERVICES.usage_records, patient, peer, patient.pid, treatment)
+        found_usage = wait_until(read, _one, seconds=60)
         assert [(entry["receiverPseudonymId"], entry["dataMessageDigest"]) for entry in found_usage] == [
             (mindray.pid, sealed.digest)
         ], peer
@@ -444,7 +427,7 @@ def test_a_revoked_share_is_not_delivered_and_records_no_usage(
     with pytest.raises(ServiceError) as refused:
         sharing.receive(sharing_proxy_as(mindray.identity), shared.share_id, mindray.keys, patient_entry)
     assert (refused.value.status, refused.value.detail) == (410, "the patient revoked this share")
-    assert usage_records(patient, LEDGER.channel_peers(USAGE_CHANNEL)[0], patient.pid, treatment) == []
+    assert SERVICES.usage_records(patient, LEDGER.channel_peers(USAGE_CHANNEL)[0], patient.pid, treatment) == []
     with pytest.raises(ServiceError) as unreadable:
         storage.fetch(storage_as(mindray.identity), sealed.digest, tmp_path / "stolen")
     assert unreadable.value.status == 403

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from medledger_api import entities
 from medledger_api.entities import PatientDataEntity
 from medledger_client import cli
+from medledger_client import client_config as client_config_module
 from medledger_client.listing import Page
 
 from .certificates import issue
@@ -175,3 +176,21 @@ def test_an_answer_that_is_not_a_page_exits_1(tmp_path: Path, peer: Peer, capsys
     peer.service.answer = lambda _args: b"[]"  # what ListByPid returned before it had pages
     assert cli.main(["--config", str(client_config(tmp_path, peer)), "usage", "list", "pat-0001"]) == 1
     assert "a list query answered with no page: []" in capsys.readouterr().err
+
+
+def test_a_threshold_share_needs_the_settings_to_name_enough_sharing_proxies(tmp_path: Path, peer: Peer) -> None:
+    path = client_config(tmp_path, peer)
+    settings = json.loads(path.read_text())
+    proxies = [{"address": f"172.20.29.3{n}:8446", "tls_ca": str(tmp_path / "tls_ca")} for n in (1, 2, 3)]
+    settings["services"] = {"sharing_proxies": proxies}
+    path.write_text(json.dumps(settings))
+    config = client_config_module.load(path)
+    assert [endpoint.address for endpoint in config.threshold_proxies(2)] == [p["address"] for p in proxies]
+    with pytest.raises(client_config_module.ConfigError, match="a share 4 of n needs n >= 4 sharing proxies"):
+        config.threshold_proxies(4)
+    settings["services"] = {"sharing_proxies": proxies[:1]}
+    path.write_text(json.dumps(settings))
+    with pytest.raises(
+        client_config_module.ConfigError, match="needs n >= 2 sharing proxies; the client settings name 1"
+    ):
+        client_config_module.load(path).threshold_proxies(1)

@@ -418,3 +418,15 @@ def test_a_threshold_share_one_proxy_refuses_is_withdrawn_from_the_others(three_
         sharing.share_among(sharing_clients, world.patient.keys, world.receiver.entry, "t-1", wrapped, threshold=2)
     states = [share.state.value for proxy in three_proxies[:2] for share in proxy.shares.rows.values()]
     assert states == ["revoked", "revoked"]
+
+
+def test_a_revoked_grant_is_withdrawn_at_every_proxy_and_opens_nothing(three_proxies: list[Proxy]) -> None:
+    world = three_proxies[0]
+    grant = shared_two_of_three(three_proxies)
+    revoked = sharing.revoke_grant(as_clients(three_proxies, world.patient), grant)
+    assert len(revoked) == 3
+    with pytest.raises(SharingError, match=r"0 capsule fragment.*410 the patient revoked this share"):
+        sharing.receive_grant(
+            as_clients(three_proxies, world.receiver), grant, world.receiver.keys, world.patient.entry
+        )
+    assert world.ledger.usage == []

@@ -105,6 +105,22 @@ def _database_without_peer(hv: dict[str, dict[str, Any]], groups: dict[str, list
     groups["postgresql"].append("vm37")
 
 
+def _service_without_peer(hv: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+    hv["vm37"] = {"ansible_host": "172.20.29.37"}
+    groups["all"].append("vm37")
+    groups["sharing_proxy"].append("vm37")
+
+
+def _stateful_service_without_database(_: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+    groups["sharing_proxy"].append("vm34")
+
+
+def _service_of_unknown_organisation(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+    for values in hv.values():
+        values["medledger_services"] = copy.deepcopy(values["medledger_services"])
+        values["medledger_services"]["sharing_proxy"]["organisation"] = "OrgMinistry"
+
+
 def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
     hv["vm33"]["kafka_broker_id"] = 0
 
@@ -191,6 +207,15 @@ def _no_anchor_for_third_parties(hv: dict[str, dict[str, Any]], _: dict[str, lis
         (
             _database_without_peer,
             "vm37: in group postgresql but runs no peer",
+        ),
+        (_service_without_peer, "vm37: in group sharing_proxy but runs no peer; services run beside a peer"),
+        (
+            _stateful_service_without_database,
+            "vm34: in group sharing_proxy, which keeps its state in PostgreSQL; add it to postgresql",
+        ),
+        (
+            _service_of_unknown_organisation,
+            "medledger_services: sharing_proxy has organisation OrgMinistry, which is not in medledger_organisations",
         ),
         (
             set_everywhere("medledger_consensus", "solo"),
@@ -298,6 +323,24 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
         ("OrgOrderer", False, True, ("kafka",))
     }
     assert towards_zookeeper["vm33"].csr_hosts == ("vm33", "172.20.29.33")
+
+
+def test_a_sharing_proxy_beside_a_hospitals_peer_is_still_the_governments(paper: Topology) -> None:
+    """Threshold sharing puts proxies on several hosts; the Data Usage Channel admits the government's only."""
+
+    def another_proxy(_: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+        groups["sharing_proxy"].append("vm31")
+
+    spread = edited(paper, another_proxy)
+    assert validate(spread) == []
+    proxy = next(i for i in host_identities(spread, "vm31") if i.name == "peerkunyi-sharing-proxy")
+    assert (proxy.organisation, proxy.ca_server, dict(proxy.attributes)) == (
+        "OrgGovernment",
+        "ca1",
+        {"medledger.proxy": "true"},
+    )
+    manager = next(i for i in host_identities(spread, "vm31") if i.name == "peerkunyi-hospital-manager")
+    assert manager.organisation == "OrgPatient"
 
 
 def test_each_identitys_key_belongs_to_the_service_that_presents_it(paper: Topology) -> None:

@@ -1,13 +1,15 @@
 """Clients of the deployed services for the lab tests and the benchmarks: each service reached over HTTPS at the
-first host of its group (or a given one), verified by the TLS CA chain of that host's organisation; people
+first host of its group (or a given one), verified by the TLS CA chain of the service's own certificate; people
 registered through the registry as the paper's phase ① does it; the staff a hospital and the government hold.
 Every address is checked to be a lab container first (lab_clients.check_target)."""
 
 from __future__ import annotations
 
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -17,12 +19,14 @@ from medledger_api.registry import Registration
 from medledger_client import appointments, enrolment, registration, sharing, storage
 from medledger_client.gateway import Endpoint, Gateway
 from medledger_client.identity import Identity
+from medledger_client.records import SealedRecord, seal_record
 from medledger_client.service_client import ServiceClient
 from medledger_client.sharing_keys import SharingKeys
 
-from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target
+from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target, read_remote
+from .topology import service_identity_name
 
-PATIENT_CHANNEL = "patientchannel"
+PATIENT_CHANNEL, USAGE_CHANNEL = "patientchannel", "datausagechannel"
 AUDIENCES = {
     "registry": registration.AUDIENCE,
     "hospital_manager": appointments.AUDIENCE,
@@ -52,9 +56,21 @@ class Person:
         return Gateway(Endpoint(address, chain, self.tls.certificate_pem, self.tls.key_pem()), self.identity)
 
 
+def sealed_record(person: Person, folder: Path, size: int = 1 << 20) -> tuple[Path, bytes, SealedRecord]:
+    """An EMR and SHR of `size` bytes together, sealed for `person` (its data key wrapped to its Umbral key): the
+    ciphertext's file, the plaintext, the sealed record."""
+    emr, shr, ciphertext = folder / "emr.bin", folder / "shr.bin", folder / "record.sealed"
+    emr_data, shr_data = secrets.token_bytes(size // 2), secrets.token_bytes(size // 2)
+    emr.write_bytes(emr_data)
+    shr.write_bytes(shr_data)
+    sealed = seal_record(emr, shr, ciphertext, person.keys.public_key)
+    return ciphertext, emr_data + shr_data, sealed
+
+
 @dataclass(frozen=True)
 class Services:
     ledger: Ledger
+    _chains: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def client(self, service: str, signer: Identity, host: str | None = None) -> ServiceClient:
         """`service` (a key of medledger_services) at `host`, or at the first host of its group, as `signer`."""
@@ -63,9 +79,19 @@ class Services:
         values = topology.hostvars[host]
         address = str(values["ansible_host"])
         check_target(address)
-        _, chain = self.ledger.peer_endpoint(host)
+        if (host, service) not in self._chains:
+            identity = service_identity_name(str(values["fabric_peer_name"]), service)
+            self._chains[host, service] = read_remote(topology, host, f"/etc/medledger/fabric/{identity}/tls/ca.crt")
         port = values["medledger_services"][service]["port"]
-        return ServiceClient(f"{address}:{port}", AUDIENCES[service], signer, chain)
+        return ServiceClient(f"{address}:{port}", AUDIENCES[service], signer, self._chains[host, service])
+
+    def usage_records(self, reader: Person, peer_host: str, patient: str, treatment: str) -> list[dict[str, Any]]:
+        """The usage records of a patient's treatment on the Data Usage Channel, as `reader` reads them there."""
+        with reader.gateway(peer_host) as gateway:
+            answer = gateway.contract(USAGE_CHANNEL, self.ledger.chaincode_on(USAGE_CHANNEL)).evaluate(
+                "QueryByPidAndTid", patient, treatment
+            )
+        return list(json.loads(answer))
 
     def store_and_index(
         self, patient: Person, doctor: Person, treatment: str, ciphertext: Path, digest: str

@@ -92,6 +92,12 @@ class Topology:
     def peer_organisation(self, host: str) -> str:
         return str(self.hostvars[host].get("fabric_peer_organisation", ""))
 
+    def service_organisation(self, service: str, host: str) -> str:
+        """The organisation whose CAs issue `service`'s identity on `host`: the one its inventory entry names
+        (the sharing proxy is the government's wherever it runs), else that of the peer it sits beside."""
+        spec = (self.global_var("medledger_services", {}) or {}).get(service, {})
+        return str(spec.get("organisation") or self.peer_organisation(host))
+
 
 def validate(topology: Topology, fabric_version: str | None = None) -> list[str]:
     """Every problem with the inventory, one line each; empty when it is sound. `fabric_version` (the pinned
@@ -108,6 +114,7 @@ def validate(topology: Topology, fabric_version: str | None = None) -> list[str]
     errors += _check_ordering(topology, fabric_version)
     errors += _check_chaincodes(topology)
     errors += _check_beside_peers(topology)
+    errors += _check_services(topology)
     return errors
 
 
@@ -163,6 +170,25 @@ def _check_beside_peers(topology: Topology) -> list[str]:
         for host in topology.members(group)
         if host not in peers
     ]
+
+
+def _check_services(topology: Topology) -> list[str]:
+    errors = []
+    known = topology.organisations
+    peers, databases = set(topology.members("peers")), set(topology.members("postgresql"))
+    for service, spec in (topology.global_var("medledger_services", {}) or {}).items():
+        organisation = spec.get("organisation")
+        if organisation is not None and organisation not in known:
+            errors.append(
+                f"medledger_services: {service} has organisation {organisation}, which is not in "
+                f"medledger_organisations ({', '.join(sorted(known))}); fix the name or leave it out"
+            )
+        for host in topology.members(service):
+            if host not in peers:
+                errors.append(f"{host}: in group {service} but runs no peer; services run beside a peer")
+            elif spec.get("database") and host not in databases:
+                errors.append(f"{host}: in group {service}, which keeps its state in PostgreSQL; add it to postgresql")
+    return errors
 
 
 def _check_unique_host_vars(topology: Topology) -> list[str]:
@@ -635,10 +661,10 @@ def _service_identities(topology: Topology, host: str, identities: _Identities) 
             msp=False, services=("postgresql",), runs_as="postgresql")  # fmt: skip
     for service, spec in (topology.global_var("medledger_services", {}) or {}).items():
         if host in topology.members(service) and host in topology.members("peers"):
-            # Its HTTPS certificate from the TLS CA of the organisation of the peer it sits beside, and its
-            # enrolment there, which signs its requests to other services.
+            # Its HTTPS certificate from its organisation's TLS CA (by default that of the peer it sits beside),
+            # and its enrolment there, which signs its requests to other services and its transactions.
             add(service_identity_name(str(values["fabric_peer_name"]), service), "client",
-                topology.peer_organisation(host), True, hosts=own_names, services=(service_unit(service),),
+                topology.service_organisation(service, host), True, hosts=own_names, services=(service_unit(service),),
                 runs_as=service, attrs=spec.get("attributes", {}))  # fmt: skip
     if host in topology.members("storage") and host in topology.members("peers"):
         # The object store behind the storage service: TLS on its loopback ports, between its components too.
