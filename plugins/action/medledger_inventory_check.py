@@ -21,7 +21,8 @@ short_description: Validate MedLedger's topology as the inventory declares it
 description:
   - Checks addresses, names and identifiers for duplicates, the ZooKeeper ensemble size, Kafka replication
     against the broker count, Kafka ordering against the pinned Fabric release, peers' organisations and
-    channels, and required host variables.
+    channels, required host variables, names by Fabric's own rules, the Patient Channel's members, the
+    services' hosts, and every host's listening ports for collisions.
   - Runs on the control node; contacts no host. Supports check mode.
 options: {}
 author: MedLedger

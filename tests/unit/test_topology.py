@@ -121,6 +121,25 @@ def _service_of_unknown_organisation(hv: dict[str, dict[str, Any]], _: dict[str,
         values["medledger_services"]["sharing_proxy"]["organisation"] = "OrgMinistry"
 
 
+def _edit_everywhere(name: str, change: Callable[[Any], None]) -> Edit:
+    """Change a global variable the same way on every host (each host holds its own copy)."""
+
+    def edit(hostvars: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
+        for values in hostvars.values():
+            values[name] = copy.deepcopy(values[name])
+            change(values[name])
+
+    return edit
+
+
+def _channels_with_third_parties_on_the_patient_channel(channels: Any) -> None:
+    channels[0]["organisations"].append("OrgThirdParty")
+
+
+def _registry_beside_an_orderer(_: dict[str, dict[str, Any]], groups: dict[str, list[str]]) -> None:
+    groups["registry"].append("vm30")
+
+
 def _dup_broker_id(hv: dict[str, dict[str, Any]], _: dict[str, list[str]]) -> None:
     hv["vm33"]["kafka_broker_id"] = 0
 
@@ -208,6 +227,31 @@ def _no_anchor_for_third_parties(hv: dict[str, dict[str, Any]], _: dict[str, lis
             _database_without_peer,
             "vm37: in group postgresql but runs no peer",
         ),
+        (
+            _edit_everywhere("medledger_channels", lambda channels: channels[0].update(name="Patient_Channel")),
+            "channel Patient_Channel: Fabric refuses the name",
+        ),
+        (
+            _edit_everywhere("medledger_organisations", lambda orgs: orgs[0].update(msp_id="Org Patient MSP")),
+            "medledger_organisations: msp_id 'Org Patient MSP' is refused by Fabric as a configuration group name",
+        ),
+        (
+            _edit_everywhere("medledger_chaincodes", lambda chaincodes: chaincodes[0].update(name="patient__data")),
+            "medledger_chaincodes entry 1 (patient__data): Fabric refuses the name",
+        ),
+        (
+            _edit_everywhere("medledger_channels", _channels_with_third_parties_on_the_patient_channel),
+            "channel patientchannel: holds the patients' records (patient_data), but member OrgThirdParty is of "
+            "kind thirdparty, which would read them",
+        ),
+        (
+            _registry_beside_an_orderer,
+            "vm30: port 8443 would be both fabric_orderer_operations_port and medledger_services.registry.port",
+        ),
+        (
+            set_everywhere("fabric_peer_operations_port", 9999),
+            "vm30: port 9999 would be both fabric_peer_operations_port and chaincode patient_data's port",
+        ),
         (_service_without_peer, "vm37: in group sharing_proxy but runs no peer; services run beside a peer"),
         (
             _stateful_service_without_database,
@@ -228,6 +272,19 @@ def test_each_mistake_is_named_with_its_fix(paper: Topology, edit: Edit, expecte
     errors = validate(edited(paper, edit))
     assert any(error.startswith(expected) for error in errors), errors
     assert all("\n" not in error for error in errors)
+
+
+def test_an_operator_may_admit_another_kind_of_organisation_to_the_patient_channel_explicitly(
+    paper: Topology,
+) -> None:
+    def admitted(channels: Any) -> None:
+        _channels_with_third_parties_on_the_patient_channel(channels)
+        channels[0]["admit_other_organisations"] = True
+
+    assert not any(
+        "would read them" in error
+        for error in validate(edited(paper, _edit_everywhere("medledger_channels", admitted)))
+    )
 
 
 def test_raft_needs_neither_kafka_nor_zookeeper(paper: Topology) -> None:

@@ -15,8 +15,13 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from .paths import REPO_ROOT
 
 CONSENSUS_TYPES = ("kafka", "etcdraft")
 # Groups whose services only Kafka ordering runs: with Raft their hosts install and open nothing for them.
@@ -40,6 +45,48 @@ UNIQUE_HOST_VARS: dict[str, tuple[str, ...]] = {
     "cas": ("fabric_ca_name",),
 }
 REQUIRED_GLOBAL_VARS = ("medledger_organisations", "medledger_channels", "medledger_consensus")
+
+# Fabric's own rules, which it would otherwise apply mid-deployment: channel IDs, configuration group names
+# (organisations' names and MSP IDs) and chaincode definitions' names and versions.
+FABRIC_CHANNEL_NAME = re.compile(r"[a-z][a-z0-9.-]{0,248}")
+FABRIC_GROUP_NAME = re.compile(r"[A-Za-z0-9.-]{1,249}")
+FABRIC_CHAINCODE_NAME = re.compile(r"[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*")
+FABRIC_CHAINCODE_VERSION = re.compile(r"[A-Za-z0-9_.+-]+")
+
+# The chaincode (chaincode/<name>) whose channel holds the patients' index records: the Patient Channel.
+PATIENT_RECORDS_CHAINCODE = "patient_data"
+# Organisation kinds that may read patient records (the chaincode's readers): the Patient Channel's members.
+PATIENT_CHANNEL_KINDS = ("hospital", "government")
+
+# Every port a host listens on, by the inventory group that makes it listen: (role, variable) whose value a
+# host variable of that name overrides, else the role's default. The services' ports come from
+# medledger_services, the chaincode servers' from medledger_chaincodes; SeaweedFS adds a gRPC port 10000
+# above each of its master, volume and filer ports.
+LISTENERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "peers": (("fabric_peer", "fabric_peer_port"), ("fabric_peer", "fabric_peer_operations_port")),
+    "orderers": (
+        ("fabric_orderer", "fabric_orderer_port"),
+        ("fabric_orderer", "fabric_orderer_admin_port"),
+        ("fabric_orderer", "fabric_orderer_operations_port"),
+    ),
+    "cas": (("fabric_ca", "fabric_ca_port"), ("fabric_ca", "fabric_ca_operations_address")),
+    "kafka": (("kafka", "kafka_port"),),
+    "zookeeper": (
+        ("zookeeper", "zookeeper_secure_client_port"),
+        ("zookeeper", "zookeeper_quorum_port"),
+        ("zookeeper", "zookeeper_election_port"),
+        ("zookeeper", "zookeeper_admin_port"),
+    ),
+    "postgresql": (("postgresql", "postgresql_port"),),
+    "storage": (
+        ("seaweedfs", "seaweedfs_master_port"),
+        ("seaweedfs", "seaweedfs_volume_port"),
+        ("seaweedfs", "seaweedfs_filer_port"),
+        ("seaweedfs", "seaweedfs_s3_port"),
+    ),
+}
+SEAWEEDFS_GRPC_OFFSET = 10000
+SEAWEEDFS_GRPC_PORTS = ("seaweedfs_master_port", "seaweedfs_volume_port", "seaweedfs_filer_port")
 
 
 @dataclass(frozen=True)
@@ -115,6 +162,9 @@ def validate(topology: Topology, fabric_version: str | None = None) -> list[str]
     errors += _check_chaincodes(topology)
     errors += _check_beside_peers(topology)
     errors += _check_services(topology)
+    errors += _check_fabric_names(topology)
+    errors += _check_patient_channel(topology)
+    errors += _check_ports(topology)
     return errors
 
 
@@ -189,6 +239,106 @@ def _check_services(topology: Topology) -> list[str]:
             elif spec.get("database") and host not in databases:
                 errors.append(f"{host}: in group {service}, which keeps its state in PostgreSQL; add it to postgresql")
     return errors
+
+
+def _check_fabric_names(topology: Topology) -> list[str]:
+    errors = [
+        f"channel {channel}: Fabric refuses the name; use lower case letters, digits, . and - , starting with a "
+        "letter, fewer than 250 characters"
+        for channel in topology.channels
+        if not FABRIC_CHANNEL_NAME.fullmatch(channel)
+    ]
+    for org in topology.global_var("medledger_organisations", []) or []:
+        for field in ("name", "msp_id"):
+            if not FABRIC_GROUP_NAME.fullmatch(str(org.get(field, ""))):
+                errors.append(
+                    f"medledger_organisations: {field} {org.get(field)!r} is refused by Fabric as a configuration "
+                    "group name; use letters, digits, . and - only"
+                )
+    for number, chaincode in enumerate(topology.global_var("medledger_chaincodes", []) or [], start=1):
+        name, version = str(chaincode.get("name", "")), str(chaincode.get("version", ""))
+        if not FABRIC_CHAINCODE_NAME.fullmatch(name):
+            errors.append(
+                f"medledger_chaincodes entry {number} ({name or 'no name'}): Fabric refuses the name; letters and "
+                "digits, single - or _ between them"
+            )
+        if not FABRIC_CHAINCODE_VERSION.fullmatch(version):
+            errors.append(
+                f"medledger_chaincodes entry {number} ({name}): Fabric refuses version {version!r}; use letters, "
+                "digits and _ . + -"
+            )
+    return errors
+
+
+def _check_patient_channel(topology: Topology) -> list[str]:
+    """Patient records are for hospitals and the government: another kind of organisation on their channel
+    would read them, unless the operator says so on the channel (admit_other_organisations: true)."""
+    errors = []
+    known = topology.organisations
+    declared = {str(c.get("name")): c for c in topology.global_var("medledger_channels", []) or []}
+    for chaincode in topology.global_var("medledger_chaincodes", []) or []:
+        channel = str(chaincode.get("channel"))
+        if chaincode.get("name") != PATIENT_RECORDS_CHAINCODE or channel not in declared:
+            continue
+        if declared[channel].get("admit_other_organisations") is True:
+            continue
+        errors += [
+            f"channel {channel}: holds the patients' records ({PATIENT_RECORDS_CHAINCODE}), but member {org} is "
+            f"of kind {known[org].get('kind')}, which would read them; remove it, or set "
+            "admit_other_organisations: true on the channel if that is intended"
+            for org in topology.channels.get(channel, [])
+            if org in known and known[org].get("kind") not in PATIENT_CHANNEL_KINDS
+        ]
+    return errors
+
+
+def _check_ports(topology: Topology) -> list[str]:
+    errors = []
+    for host in topology.hosts:
+        listeners: dict[int, list[str]] = {}
+        for what, port in host_listeners(topology, host):
+            listeners.setdefault(port, []).append(what)
+        errors += [
+            f"{host}: port {port} would be both {' and '.join(whats)}; give one of them another port"
+            for port, whats in sorted(listeners.items())
+            if len(whats) > 1
+        ]
+    return errors
+
+
+def host_listeners(topology: Topology, host: str) -> list[tuple[str, int]]:
+    """Every (what, port) the host will listen on, loopback or not: two on one port cannot both start."""
+    values = topology.hostvars[host]
+    groups = topology.service_groups(host)
+    found: list[tuple[str, int]] = []
+    for group in groups:
+        for role, name in LISTENERS.get(group, ()):
+            value = values.get(name, _role_default(role, name))
+            port = int(str(value).rsplit(":", 1)[-1])
+            found.append((name, port))
+            if name in SEAWEEDFS_GRPC_PORTS:
+                found.append((f"{name} + {SEAWEEDFS_GRPC_OFFSET} (gRPC)", port + SEAWEEDFS_GRPC_OFFSET))
+    for service, spec in (topology.global_var("medledger_services", {}) or {}).items():
+        if service in groups:
+            found.append((f"medledger_services.{service}.port", int(spec["port"])))
+    if "peers" in groups:
+        channels = set(topology.peer_channels(host))
+        found += [
+            (f"chaincode {chaincode['name']}'s port", int(chaincode["port"]))
+            for chaincode in topology.global_var("medledger_chaincodes", []) or []
+            if chaincode.get("channel") in channels and isinstance(chaincode.get("port"), int)
+        ]
+    return found
+
+
+@cache
+def _role_defaults(role: str) -> dict[str, Any]:
+    loaded = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+    return dict(loaded or {})
+
+
+def _role_default(role: str, name: str) -> Any:
+    return _role_defaults(role)[name]
 
 
 def _check_unique_host_vars(topology: Topology) -> list[str]:
@@ -375,6 +525,7 @@ def _check_batch(topology: Topology) -> list[str]:
 def from_ansible(hostvars: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Iterable[str]]) -> Topology:
     """Build a Topology from Ansible's `hostvars` and `groups` magic variables."""
     wanted = {name for names in REQUIRED_HOST_VARS.values() for name in names}
+    wanted |= {name for listeners in LISTENERS.values() for _, name in listeners}
     wanted |= set(REQUIRED_GLOBAL_VARS) | {
         "ansible_host",
         "fabric_peer_anchor",
