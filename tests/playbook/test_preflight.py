@@ -102,6 +102,10 @@ BAD_INVENTORIES: dict[str, tuple[Breakage, str]] = {
         host_var("vm33", "fabric_peer_channels", ["datausagechannel"]),
         "channel patientchannel: no peer of member organisation OrgGovernment",
     ),
+    "two listeners on one port": (
+        add_to_group("registry", "vm30"),
+        "vm30: port 8443 would be both fabric_orderer_operations_port and medledger_services.registry.port",
+    ),
     "missing required variable": (
         host_var("vm32", "zookeeper_id", None),
         "vm32: missing zookeeper_id (required for hosts in group zookeeper)",
@@ -142,4 +146,26 @@ def test_unavailable_artifact_stops_before_any_host(inventory: Path, artifacts: 
     code, output = run_site(inventory, artifacts)
     assert code != 0
     assert "artifact zookeeper is unavailable: maven: 404 Not Found" in output
+    assert recap_hosts(output) == {"localhost"}
+
+
+@pytest.mark.parametrize(
+    ("playbook", "extra", "expected"),
+    [
+        ("join-peer.yml", "peers_to_join=vm99", "each in the inventory's peers group"),
+        ("join-peer.yml", "peers_to_join=", "name the hosts to join"),
+        ("remove-peer.yml", "peers_to_remove=vm30", "vm30: only a plain peer of the inventory is removed here"),
+        ("remove-peer.yml", "peers_to_remove=vm34", "vm34: only a plain peer of the inventory is removed here"),
+        ("remove-peer.yml", "peers_to_remove=vm99", "vm99: only a plain peer of the inventory is removed here"),
+    ],
+)
+def test_a_day_2_playbook_asked_for_the_wrong_hosts_stops_before_any_host(
+    playbook: str, extra: str, expected: str, inventory: Path, artifacts: Path
+) -> None:
+    result = run_playbook(
+        "-i", str(inventory), str(REPO_ROOT / "playbooks" / playbook), "-e", extra, ARTIFACTS_DIR=str(artifacts)
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert expected in " ".join(output.split()), output[-2000:]
     assert recap_hosts(output) == {"localhost"}

@@ -1,0 +1,161 @@
+"""Day 2 on the running Kafka lab: hospital operations add a second OrgPatient peer (inventories/extra-peer, a
+container at 172.20.29.37) while records keep committing, and take it out again. The peer joins both channels,
+catches up, serves queries and endorses; no service on the seven hosts restarts; a second run changes nothing.
+Removal stops and unjoins it, revokes its certificates, and the orderers' firewalls close to it again."""
+
+from __future__ import annotations
+
+import operator
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from medledger_tools import lab_clients, topology
+from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.paths import REPO_ROOT
+
+from .conftest import deployed, lab_host
+from .ordering import wait_until
+
+JOIN_INVENTORIES = ("inventories/paper", "inventories/lab", "inventories/extra-peer")
+NEW_PEER = "vm37"
+PATIENT_CHANNEL = "patientchannel"
+# The units whose restart would show that the join touched a host it had no business with.
+UNITS = "'fabric-*' 'medledger-*' kafka.service zookeeper.service seaweedfs.service 'postgresql*'"
+
+pytestmark = pytest.mark.lab
+
+
+def playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    result = lab_clients.ansible(*args)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def changed_hosts(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    recap = dict(re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", result.stdout.split("PLAY RECAP")[1], re.M))
+    return {host: int(changed) for host, changed in recap.items() if int(changed)}
+
+
+def invocations() -> dict[str, dict[str, str]]:
+    """Each running unit's invocation ID on each of the seven hosts: it changes when the unit restarts."""
+    found = {}
+    for host in deployed().hosts:
+        machine = lab_host(host)
+        units = machine.check_output(
+            f"systemctl list-units --type=service --state=running --no-legend --plain {UNITS} | cut -d' ' -f1"
+        ).split()
+        ids = machine.check_output(f"systemctl show -p InvocationID --value {' '.join(units)}").split()
+        found[host] = dict(zip(units, ids, strict=True))
+    return found
+
+
+def on_new_peer(command: str) -> str:
+    result = lab_clients.ansible(NEW_PEER, "-b", "-m", "ansible.builtin.shell", "-a", command)
+    assert result.returncode == 0, result.stdout[-2000:]
+    return result.stdout.split(">>", 1)[1].strip()
+
+
+def new_peer_height(channel: str) -> int:
+    return int(on_new_peer(f"medledger-peer-admin height {channel}"))
+
+
+@pytest.fixture
+def joined_inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[topology.Topology]:
+    """The lab grown by the new peer's container; ansible (and the lab's target check) see the grown inventory."""
+    inventories = [str(REPO_ROOT / path) for path in JOIN_INVENTORIES]
+    up = subprocess.run(
+        [sys.executable, "-m", "medledger_tools.lab", "up", "--inventory", *inventories],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join(inventories))
+    yield topology.load(*inventories)
+
+
+class Writer(threading.Thread):
+    """A patient committing a record every half second through the first peer, until stopped."""
+
+    def __init__(self, client: LedgerClient, peer: str) -> None:
+        super().__init__(daemon=True)
+        self.client, self.peer = client, peer
+        self.stopping = threading.Event()
+        self.committed: list[str] = []
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        with self.client.gateway(self.peer) as gateway:
+            records = gateway.contract(PATIENT_CHANNEL, "patient_data")
+            while not self.stopping.is_set():
+                treatment = f"t-join-{len(self.committed) + len(self.failures)}"
+                try:
+                    records.submit("SavePatientData", self.client.signed_record(treatment, b"x").to_json())
+                    self.committed.append(treatment)
+                except Exception as error:  # every failure is reported by the test
+                    self.failures.append(f"{treatment}: {error}")
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=60)
+
+
+def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves_again(
+    joined_inventory: topology.Topology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grown = Ledger(joined_inventory)
+    patient = grown.new_client("OrgPatient", tmp_path, "pat")
+    first_peer = grown.channel_peers(PATIENT_CHANNEL)[0]
+    before = invocations()
+
+    writer = Writer(patient, first_peer)
+    writer.start()
+    try:
+        playbook("playbooks/join-peer.yml", "-e", f"peers_to_join={NEW_PEER}")
+    finally:
+        writer.stop()
+    assert writer.failures == [] and len(writer.committed) > 0
+
+    # Caught up on both channels with the peer beside it, from the genesis block.
+    for channel in joined_inventory.peer_channels(NEW_PEER):
+        reference = int(lab_host(first_peer).check_output(f"medledger-peer-admin height {channel}"))
+        reached = wait_until(partial(new_peer_height, channel), partial(operator.le, reference), seconds=120)
+        assert reached >= reference, channel
+    # It answers queries with what was written before it joined, and endorses a new record (its Gateway asks
+    # its own peer for its organisation's endorsement).
+    with patient.gateway(NEW_PEER) as gateway:
+        records = gateway.contract(PATIENT_CHANNEL, "patient_data")
+        assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[0])
+        records.submit("SavePatientData", patient.signed_record("t-through-the-new-peer", b"y").to_json())
+    # A second run changes nothing, and no service of the seven hosts restarted.
+    assert changed_hosts(playbook("playbooks/join-peer.yml", "-e", f"peers_to_join={NEW_PEER}")) == {}
+    assert invocations() == before
+
+    peer_name = joined_inventory.hostvars[NEW_PEER]["fabric_peer_name"]
+    certificate = x509.load_pem_x509_certificate(
+        on_new_peer(f"cat /etc/medledger/fabric/{peer_name}/msp/signcerts/cert.pem").encode()
+    )
+    playbook("playbooks/remove-peer.yml", "-e", f"peers_to_remove={NEW_PEER}")
+    assert on_new_peer("systemctl is-active fabric-peer || true") == "inactive"
+    assert on_new_peer("ls /var/lib/medledger/*/data/ledgersData/chains/chains/ 2>/dev/null | wc -l") == "0"
+    # Its enrolment certificate is on its CA's CRL, as the other hosts' MSPs hold it.
+    first_peer_name = deployed().hostvars[first_peer]["fabric_peer_name"]
+    crl = x509.load_pem_x509_crl(
+        lab_host(first_peer).check_output(f"cat /etc/medledger/fabric/{first_peer_name}/msp/crls/crl.pem").encode()
+    )
+    assert crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+    # With the host deleted from the inventory, the orderers' firewalls close to it again; nothing restarted.
+    monkeypatch.delenv("ANSIBLE_INVENTORY")
+    playbook("playbooks/firewall.yml")
+    new_address = str(joined_inventory.hostvars[NEW_PEER]["ansible_host"])
+    for orderer in deployed().members("orderers"):
+        assert new_address not in lab_host(orderer).check_output("nft list table inet medledger"), orderer
+    assert invocations() == before
