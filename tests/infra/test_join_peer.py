@@ -93,7 +93,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         with self.client.gateway(self.peer) as gateway:
-            records = gateway.contract(PATIENT_CHANNEL, "patient_data")
+            records = gateway.contract(PATIENT_CHANNEL, self.client.ledger.chaincode_on(PATIENT_CHANNEL))
             while not self.stopping.is_set():
                 treatment = f"t-join-{len(self.committed) + len(self.failures)}"
                 try:
@@ -132,7 +132,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     # It answers queries with what was written before it joined, and endorses a new record (its Gateway asks
     # its own peer for its organisation's endorsement).
     with patient.gateway(NEW_PEER) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, "patient_data")
+        records = gateway.contract(PATIENT_CHANNEL, grown.chaincode_on(PATIENT_CHANNEL))
         assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[0])
         records.submit("SavePatientData", patient.signed_record("t-through-the-new-peer", b"y").to_json())
     # A second run changes nothing, and no service of the seven hosts restarted.
