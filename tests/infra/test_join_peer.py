@@ -1,7 +1,7 @@
 """Day 2 on the running Kafka lab: hospital operations add a second OrgPatient peer (inventories/extra-peer, a
 container at 172.20.29.37) while records keep committing, and take it out again. The peer joins both channels,
 catches up, serves queries and endorses; no service on the seven hosts restarts; a second run changes nothing.
-Removal stops and unjoins it, revokes its certificates, and the orderers' firewalls close to it again."""
+Revoked, it receives no further blocks; removal stops and unjoins it, and the orderers' firewalls close to it."""
 
 from __future__ import annotations
 
@@ -139,10 +139,19 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     assert changed_hosts(playbook("playbooks/join-peer.yml", "-e", f"peers_to_join={NEW_PEER}")) == {}
     assert invocations() == before
 
+    # Revoked, the peer is refused by the channels: neither the orderers nor its organisation's other peers
+    # give it the blocks that follow (its own organisation's CRL is in the channels' configuration).
     peer_name = joined_inventory.hostvars[NEW_PEER]["fabric_peer_name"]
     certificate = x509.load_pem_x509_certificate(
         on_new_peer(f"cat /etc/medledger/fabric/{peer_name}/msp/signcerts/cert.pem").encode()
     )
+    playbook("playbooks/revoke.yml", "-e", f"identity={peer_name}", "-e", "organisation=OrgPatient")
+    with patient.gateway(first_peer) as gateway:
+        records = gateway.contract(PATIENT_CHANNEL, grown.chaincode_on(PATIENT_CHANNEL))
+        block = records.submit("SavePatientData", patient.signed_record("t-after-revocation", b"z").to_json()).block
+    reached = wait_until(partial(new_peer_height, PATIENT_CHANNEL), partial(operator.lt, block), seconds=20)
+    assert reached <= block, f"the revoked peer received block {block}"
+
     playbook("playbooks/remove-peer.yml", "-e", f"peers_to_remove={NEW_PEER}")
     assert on_new_peer("systemctl is-active fabric-peer || true") == "inactive"
     assert on_new_peer("ls /var/lib/medledger/*/data/ledgersData/chains/chains/ 2>/dev/null | wc -l") == "0"

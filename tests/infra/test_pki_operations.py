@@ -12,17 +12,22 @@ import secrets
 import subprocess
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from medledger_client import proposal
+from medledger_client.gateway import GatewayError
+from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.topology import admin_name
 
 from .conftest import ansible_run, deployed, lab_host, role_var, run_module
 from .ordering import wait_until
 
 CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
+LEDGER = Ledger(deployed())
 
 pytestmark = pytest.mark.lab
 
@@ -399,3 +404,48 @@ def test_rotation_leaves_the_old_tls_key_nowhere_and_the_chaincode_still_answers
         )
     finally:
         peer.run(f"rm -rf {scratch}")
+
+
+def refused_everywhere(client: LedgerClient, peers: list[str], channel: str, treatment: str) -> bool:
+    """Whether every one of `peers` refuses the client's query (once each has the channel's new CRL)."""
+    for peer in peers:
+        with client.gateway(peer) as gateway:
+            try:
+                gateway.contract(channel, LEDGER.chaincode_on(channel)).evaluate(
+                    "QueryByPidAndTid", client.name, treatment
+                )
+            except GatewayError:
+                continue
+        return False
+    return True
+
+
+def test_a_revoked_patient_client_is_refused_by_every_peer_and_the_orderers_of_its_channels(tmp_path: Path) -> None:
+    """The CRL goes into the organisation's MSP in the channel configurations: a peer of another organisation
+    (the government's) refuses the revoked client as its own organisation's peers do, and a transaction it had
+    endorsed before it was revoked does not commit when sent after."""
+    channel = "patientchannel"
+    patient = LEDGER.new_client("OrgPatient", tmp_path, "pat")
+    peers = LEDGER.channel_peers(channel)
+    chaincode = LEDGER.chaincode_on(channel)
+    with patient.gateway(peers[0]) as gateway:
+        gateway.contract(channel, chaincode).submit("SavePatientData", patient.signed_record("t-1", b"x").to_json())
+        late = proposal.build(
+            patient.identity,
+            channel,
+            chaincode,
+            "SavePatientData",
+            [patient.signed_record("t-2", b"y").to_json().encode()],
+        )
+        endorsed = gateway.endorse(late)
+
+    result = ansible_run("playbooks/revoke.yml", "-e", f"identity={patient.name}", "-e", "organisation=OrgPatient")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert wait_until(partial(refused_everywhere, patient, peers, channel, "t-1"), bool, seconds=60)
+    with patient.gateway(peers[0]) as gateway:
+        try:
+            gateway.submit(late, endorsed)
+            outcome = gateway.commit_status(late, timeout=60)[0]
+        except GatewayError as refused:
+            outcome = f"refused: {refused}"
+    assert outcome != "VALID"

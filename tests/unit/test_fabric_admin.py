@@ -60,3 +60,33 @@ def test_a_lifecycle_operation_is_tried_again_only_while_the_ordering_service_is
     assert calls == [1]
     with pytest.raises(module.CommandFailed, match="Unavailable"):
         module.while_unavailable(lambda: (_ for _ in ()).throw(unavailable))
+
+
+def channel_config(revocation_list: list[str] | None = None) -> dict[str, object]:
+    msp_config: dict[str, object] = {"name": "OrgPatientMSP", "root_certs": ["cm9vdA=="]}
+    if revocation_list is not None:
+        msp_config["revocation_list"] = revocation_list
+    msp = {"values": {"MSP": {"value": {"config": msp_config}}}}
+    return {"channel_group": {"groups": {"Application": {"groups": {"OrgPatientMSP": msp}}}}}
+
+
+CRL = b"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"
+
+
+def test_an_organisations_crl_goes_into_its_channel_msp_once() -> None:
+    module = admin_command()
+    wanted = module.channel_revocation_list([CRL])
+    config = channel_config()
+    assert module.with_revocation_list(config, "OrgPatientMSP", wanted) is True
+    msp = config["channel_group"]["groups"]["Application"]["groups"]["OrgPatientMSP"]["values"]["MSP"]  # type: ignore[index]
+    assert msp["value"]["config"]["revocation_list"] == wanted
+    assert msp["value"]["config"]["root_certs"] == ["cm9vdA=="]
+    assert module.with_revocation_list(config, "OrgPatientMSP", wanted) is False
+
+
+def test_a_revocation_list_of_something_else_than_crls_or_for_a_non_member_is_refused() -> None:
+    module = admin_command()
+    with pytest.raises(ValueError, match="not a PEM CRL"):
+        module.channel_revocation_list([b"-----BEGIN CERTIFICATE-----\n"])
+    with pytest.raises(ValueError, match="OrgThirdPartyMSP is not a member of this channel"):
+        module.with_revocation_list(channel_config(), "OrgThirdPartyMSP", [])

@@ -32,6 +32,9 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
       the channel's current configuration (fetched from the ordering service) the same way instead
   medledger-peer-admin anchors CHANNEL HOST:PORT...
       set the organisation's anchor peers on the channel, unless they are set so already
+  medledger-peer-admin revocations CHANNEL CRL...
+      make the CRLs (PEM files) the organisation's revocation list in its channel MSP, which every orderer
+      and peer of the channel applies; nothing when it holds exactly those already
   medledger-peer-admin chaincode-install PACKAGE PACKAGE_ID
       install a chaincode package on this peer, unless it is installed
   medledger-peer-admin chaincode-approve CHANNEL NAME VERSION PACKAGE_ID
@@ -234,6 +237,29 @@ def acl_differences(application: dict[str, Any], expected: dict[str, str]) -> li
             actual, ours = found[resource], wanted[resource]
             differences.append(f"Application ACL {resource} is {actual}, the inventory's is {ours}")
     return differences
+
+
+def channel_revocation_list(crls: Iterable[bytes]) -> list[str]:
+    """CRLs (PEM) as an MSP's revocation_list holds them once decoded by configtxlator, in a stable order."""
+    encoded = []
+    for crl in crls:
+        if b"-----BEGIN X509 CRL-----" not in crl:
+            raise ValueError("not a PEM CRL: a revocation list holds CRLs only")
+        encoded.append(base64.b64encode(crl).decode())
+    return sorted(encoded)
+
+
+def with_revocation_list(config: dict[str, Any], msp_id: str, wanted: list[str]) -> bool:
+    """Set the Application organisation msp_id's revocation_list in a decoded channel configuration; False
+    when it holds exactly those CRLs already."""
+    organisations = config["channel_group"]["groups"]["Application"]["groups"]
+    if msp_id not in organisations:
+        raise ValueError(f"{msp_id} is not a member of this channel")
+    msp = organisations[msp_id]["values"]["MSP"]["value"]["config"]
+    if sorted(msp.get("revocation_list") or []) == wanted:
+        return False
+    msp["revocation_list"] = wanted
+    return True
 
 
 def msp_differences(msp_id: str, group: dict[str, Any], expected: dict[str, Any]) -> list[str]:
@@ -510,6 +536,18 @@ class PeerAdmin(Admin):
 
         return "updated" if self.update_config(channel, set_anchors) else "unchanged"
 
+    def revocations(self, channel: str, crl_files: list[str]) -> str:
+        """Put the organisation's CRLs into its MSP in the channel's configuration: local MSPs reach only the
+        organisation's own nodes, the channel's MSP every orderer and peer of the channel, which then refuse
+        what the CRLs list. Signed by the organisation's admin (its MSP value's mod_policy)."""
+        wanted = channel_revocation_list(Path(crl).read_bytes() for crl in crl_files)
+        msp_id = self.settings["msp_id"]
+
+        def set_revocations(config: dict[str, Any]) -> bool:
+            return with_revocation_list(config, msp_id, wanted)
+
+        return "updated" if self.update_config(channel, set_revocations) else "unchanged"
+
     def lifecycle(self, *args: str) -> Any:
         return json.loads(self.run("peer", "lifecycle", "chaincode", *args, "--output", "json"))
 
@@ -633,6 +671,8 @@ def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one 
             return admin.join(channel, block, *spec)
         case ["anchors", channel, *endpoints] if endpoints:
             return admin.anchors(channel, endpoints)
+        case ["revocations", channel, *crl_files] if crl_files:
+            return admin.revocations(channel, crl_files)
         case ["chaincode-install", package, package_id]:
             return admin.install(package, package_id)
         case ["chaincode-approve", channel, name, version, package_id]:
