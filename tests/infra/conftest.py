@@ -7,9 +7,11 @@ MEDLEDGER_REAL_HOSTS=1.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from functools import cache
@@ -227,3 +229,17 @@ def port_closed(address: str, port: int) -> bool:
             return False
     except OSError:
         return True
+
+
+def https_get(address: str, port: int, path: str, root: Path, server_name: str) -> dict[str, Any]:
+    """GET over TLS, verifying the server against `root` under the name `server_name`."""
+    context = ssl.create_default_context(cafile=str(root))
+    connection = http.client.HTTPSConnection(address, port, timeout=5, context=context)
+    # Verify the certificate for the host's inventory name, as clients will, while connecting by address.
+    connection.sock = context.wrap_socket(
+        socket.create_connection((address, port), timeout=5), server_hostname=server_name
+    )
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    return dict(json.loads(response.read()))

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-import http.client
-import json
 import socket
-import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,7 @@ import pytest
 
 from medledger_tools.topology import ca_authorities
 
-from .conftest import controller_var, deployed, readable_by, role_var, service_user, service_users
+from .conftest import controller_var, deployed, https_get, readable_by, role_var, service_user, service_users
 
 pytestmark = pytest.mark.lab
 
@@ -39,20 +36,6 @@ def ca_host(inventory_host: str) -> str:
 @pytest.fixture(scope="module")
 def pki_dir() -> Path:
     return Path(controller_var("medledger_pki_dir"))
-
-
-def https_get(address: str, port: int, path: str, root: Path, server_name: str) -> dict[str, Any]:
-    """GET over TLS, verifying the server against `root` under the name `server_name`."""
-    context = ssl.create_default_context(cafile=str(root))
-    connection = http.client.HTTPSConnection(address, port, timeout=5, context=context)
-    # Verify the certificate for the host's inventory name, as clients will, while connecting by address.
-    connection.sock = context.wrap_socket(
-        socket.create_connection((address, port), timeout=5), server_hostname=server_name
-    )
-    connection.request("GET", path)
-    response = connection.getresponse()
-    assert response.status == 200, response.read()
-    return dict(json.loads(response.read()))
 
 
 def test_server_active_and_enabled(host: Any, ca_host: str) -> None:

@@ -6,11 +6,8 @@ Revoked, it receives no further blocks; removal stops and unjoins it, and the or
 from __future__ import annotations
 
 import operator
-import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -19,43 +16,17 @@ import pytest
 from cryptography import x509
 
 from medledger_tools import lab_clients, topology
-from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
 from .conftest import deployed, lab_host
+from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, other_hosts, peer_height, playbook
 from .ordering import wait_until
 
 JOIN_INVENTORIES = ("inventories/paper", "inventories/lab", "inventories/extra-peer")
 NEW_PEER = "vm37"
-PATIENT_CHANNEL = "patientchannel"
-# The units whose restart would show that the join touched a host it had no business with.
-UNITS = "'fabric-*' 'medledger-*' kafka.service zookeeper.service seaweedfs.service 'postgresql*'"
 
 pytestmark = pytest.mark.lab
-
-
-def playbook(*args: str) -> subprocess.CompletedProcess[str]:
-    result = lab_clients.ansible(*args)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return result
-
-
-def changed_hosts(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
-    recap = dict(re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", result.stdout.split("PLAY RECAP")[1], re.M))
-    return {host: int(changed) for host, changed in recap.items() if int(changed)}
-
-
-def invocations() -> dict[str, dict[str, str]]:
-    """Each running unit's invocation ID on each host but the new one: it changes when the unit restarts."""
-    found = {}
-    for host in (host for host in deployed().hosts if host != NEW_PEER):
-        machine = lab_host(host)
-        units = machine.check_output(
-            f"systemctl list-units --type=service --state=running --no-legend --plain {UNITS} | cut -d' ' -f1"
-        ).split()
-        ids = machine.check_output(f"systemctl show -p InvocationID --value {' '.join(units)}").split()
-        found[host] = dict(zip(units, ids, strict=True))
-    return found
 
 
 def on_new_peer(command: str) -> str:
@@ -81,42 +52,15 @@ def joined_inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[topology.Topol
     yield topology.load(*inventories)
 
 
-class Writer(threading.Thread):
-    """A patient committing a record every half second through the first peer, until stopped."""
-
-    def __init__(self, client: LedgerClient, peer: str) -> None:
-        super().__init__(daemon=True)
-        self.client, self.peer = client, peer
-        self.stopping = threading.Event()
-        self.committed: list[str] = []
-        self.failures: list[str] = []
-
-    def run(self) -> None:
-        with self.client.gateway(self.peer) as gateway:
-            records = gateway.contract(PATIENT_CHANNEL, self.client.ledger.chaincode_on(PATIENT_CHANNEL))
-            while not self.stopping.is_set():
-                treatment = f"t-join-{len(self.committed) + len(self.failures)}"
-                try:
-                    records.submit("SavePatientData", self.client.signed_record(treatment, b"x").to_json())
-                    self.committed.append(treatment)
-                except Exception as error:  # every failure is reported by the test
-                    self.failures.append(f"{treatment}: {error}")
-                time.sleep(0.5)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=60)
-
-
 def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves_again(
     joined_inventory: topology.Topology, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     grown = Ledger(joined_inventory)
     patient = grown.new_client("OrgPatient", tmp_path, "pat")
     first_peer = grown.channel_peers(PATIENT_CHANNEL)[0]
-    before = invocations()
+    before = invocations(other_hosts(NEW_PEER))
 
-    writer = Writer(patient, first_peer)
+    writer = Writer(patient, first_peer, "t-join")
     writer.start()
     try:
         playbook("playbooks/join-peer.yml", "-e", f"peers_to_join={NEW_PEER}")
@@ -126,7 +70,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
 
     # Caught up on both channels with the peer beside it, from the genesis block.
     for channel in joined_inventory.peer_channels(NEW_PEER):
-        reference = int(lab_host(first_peer).check_output(f"medledger-peer-admin height {channel}"))
+        reference = peer_height(first_peer, channel)
         reached = wait_until(partial(new_peer_height, channel), partial(operator.le, reference), seconds=120)
         assert reached >= reference, channel
     # It answers queries with what was written before it joined, and endorses a new record (its Gateway asks
@@ -137,7 +81,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
         records.submit("SavePatientData", patient.signed_record("t-through-the-new-peer", b"y").to_json())
     # A second run changes nothing, and no service of the seven hosts restarted.
     assert changed_hosts(playbook("playbooks/join-peer.yml", "-e", f"peers_to_join={NEW_PEER}")) == {}
-    assert invocations() == before
+    assert invocations(other_hosts(NEW_PEER)) == before
 
     # Revoked, the peer is refused by the channels: neither the orderers (its organisation's CRL is in the
     # channels' configuration) nor its organisation's other peers (restarted with the CRL in their local MSPs,
@@ -152,7 +96,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
         block = records.submit("SavePatientData", patient.signed_record("t-after-revocation", b"z").to_json()).block
     reached = wait_until(partial(new_peer_height, PATIENT_CHANNEL), partial(operator.lt, block), seconds=20)
     assert reached <= block, f"the revoked peer received block {block}"
-    settled = invocations()
+    settled = invocations(other_hosts(NEW_PEER))
 
     playbook("playbooks/remove-peer.yml", "-e", f"peers_to_remove={NEW_PEER}")
     assert on_new_peer("systemctl is-active fabric-peer || true") == "inactive"
@@ -169,4 +113,4 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     new_address = str(joined_inventory.hostvars[NEW_PEER]["ansible_host"])
     for orderer in deployed().members("orderers"):
         assert new_address not in lab_host(orderer).check_output("nft list table inet medledger"), orderer
-    assert invocations() == settled
+    assert invocations(other_hosts(NEW_PEER)) == settled

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -67,7 +68,10 @@ OPS_SSH_DIR = "/home/ops/.ssh"
 # Debian policy for package names; also keeps anything shell-like out of the Dockerfile's RUN line.
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _HOST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
-_KNOWN_LAB_FILES = ("id_ed25519", "id_ed25519.pub", "known_hosts", "known_hosts.tmp", "dockerd.log", "vault-pass")
+_KNOWN_LAB_FILES = (
+    *("id_ed25519", "id_ed25519.pub", "known_hosts", "known_hosts.tmp", "dockerd.log", "vault-pass"),
+    "backup-passphrase",
+)
 
 Container = Any  # docker-py ships no type information
 
@@ -341,6 +345,15 @@ def lab_dir() -> Path:
 def prepare_lab_dir(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     directory.chmod(0o700)
+
+
+def ensure_backup_passphrase(directory: Path) -> None:
+    """The lab's throwaway passphrase for playbooks/backup.yml (inventories/lab names it)."""
+    passphrase = directory / "backup-passphrase"
+    if not passphrase.exists():
+        descriptor = os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32) + "\n")
 
 
 def ensure_key(directory: Path) -> str:
@@ -708,6 +721,7 @@ def cmd_up(inventories: Sequence[Path], root: Path) -> int:
 
     prepare_lab_dir(directory)
     public_key = ensure_key(directory)
+    ensure_backup_passphrase(directory)
     ensure_base_image(client)
     image = ensure_host_image(client, root)
     ensure_network(client, plan, network)

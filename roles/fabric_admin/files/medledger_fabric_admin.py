@@ -30,6 +30,12 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
   medledger-peer-admin join CHANNEL BLOCK [SPEC]
       join this peer to the channel, only if check-genesis passes; if the peer has joined already, check
       the channel's current configuration (fetched from the ordering service) the same way instead
+  medledger-peer-admin snapshot CHANNEL
+      have this peer write a snapshot of the channel's ledger at its last block; print the snapshot's folder
+      once it is complete (a snapshot at that block already made is not made again)
+  medledger-peer-admin join-snapshot CHANNEL FOLDER
+      join this peer to the channel from a snapshot's folder (then it pulls the blocks after it from the
+      ordering service); nothing when the peer has joined the channel already
   medledger-peer-admin anchors CHANNEL HOST:PORT...
       set the organisation's anchor peers on the channel, unless they are set so already
   medledger-peer-admin revocations CHANNEL CRL...
@@ -65,6 +71,8 @@ NEXT_UNIT = {"us": ("ms", 0.001), "ms": ("us", 1000), "s": ("ms", 1000), "m": ("
 CONFIG_UPDATE = 2  # common.HeaderType
 # Seconds an accepted configuration update may take to appear in a block at the orderer.
 ORDERED_WITHIN = 60
+# Seconds a snapshot may take to be written after it was requested.
+SNAPSHOT_WITHIN = 300
 # Seconds every organisation's approval of a chaincode definition may take to reach this peer.
 APPROVED_WITHIN = 120
 # A lifecycle transaction the ordering service did not take (gRPC UNAVAILABLE: a connection it closed, or
@@ -522,6 +530,32 @@ class PeerAdmin(Admin):
         self.run("peer", "channel", "join", "-b", block)
         return "joined"
 
+    def snapshot_flags(self) -> list[str]:
+        return ["--peerAddress", self.settings["peer"], "--tlsRootCertFile", self.settings["peer_tls_ca"]]
+
+    def snapshots_pending(self, channel: str) -> bool:
+        listing = self.run("peer", "snapshot", "listpending", "-c", channel, *self.snapshot_flags())
+        return not listing.strip().endswith("[]")
+
+    def snapshot(self, channel: str) -> str:
+        completed = Path(self.settings["snapshots_dir"]) / "completed" / channel
+        last_block = completed / str(self.height(channel) - 1)
+        if not last_block.is_dir():
+            # Block 0 asks for the last committed block (or the one being committed).
+            self.run("peer", "snapshot", "submitrequest", "-c", channel, "-b", "0", *self.snapshot_flags())
+        deadline = time.monotonic() + SNAPSHOT_WITHIN
+        while self.snapshots_pending(channel):
+            if time.monotonic() > deadline:
+                raise CommandFailed(f"the snapshot of {channel} was not written within {SNAPSHOT_WITHIN} s")
+            time.sleep(1)
+        return str(max(completed.iterdir(), key=lambda folder: int(folder.name)))
+
+    def join_snapshot(self, channel: str, folder: str) -> str:
+        if channel in self.joined():
+            return "joined already"
+        self.run("peer", "channel", "joinbysnapshot", "--snapshotpath", folder)
+        return "joined"
+
     def anchors(self, channel: str, endpoints: list[str]) -> str:
         wanted = [{"host": host, "port": int(port)} for host, port in (e.rsplit(":", 1) for e in endpoints)]
         msp_id = self.settings["msp_id"]
@@ -656,7 +690,7 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:
     raise SystemExit(__doc__)
 
 
-def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one return per subcommand
+def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911, PLR0912 - one case per subcommand
     match args:
         case ["height", channel]:
             return str(admin.height(channel))
@@ -669,6 +703,10 @@ def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one 
             return admin.check_genesis(channel, block, *spec)
         case ["join", channel, block, *spec] if len(spec) <= 1:
             return admin.join(channel, block, *spec)
+        case ["snapshot", channel]:
+            return admin.snapshot(channel)
+        case ["join-snapshot", channel, folder]:
+            return admin.join_snapshot(channel, folder)
         case ["anchors", channel, *endpoints] if endpoints:
             return admin.anchors(channel, endpoints)
         case ["revocations", channel, *crl_files] if crl_files:

@@ -1,0 +1,78 @@
+"""What the day-2 tests share: running a playbook, what it changed, which services restarted, and a patient
+committing records while an operation runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterable
+
+from medledger_tools import lab_clients
+from medledger_tools.lab_clients import LedgerClient
+
+from .conftest import deployed, lab_host
+
+PATIENT_CHANNEL = "patientchannel"
+# The units whose restart would show that an operation touched a host it had no business with.
+UNITS = "'fabric-*' 'medledger-*' kafka.service zookeeper.service seaweedfs.service 'postgresql*'"
+
+
+def playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    result = lab_clients.ansible(*args)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+def changed_hosts(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    recap = dict(re.findall(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", result.stdout.split("PLAY RECAP")[1], re.M))
+    return {host: int(changed) for host, changed in recap.items() if int(changed)}
+
+
+def invocations(hosts: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Each running unit's invocation ID on each host: it changes when the unit restarts."""
+    found = {}
+    for host in hosts:
+        machine = lab_host(host)
+        units = machine.check_output(
+            f"systemctl list-units --type=service --state=running --no-legend --plain {UNITS} | cut -d' ' -f1"
+        ).split()
+        ids = machine.check_output(f"systemctl show -p InvocationID --value {' '.join(units)}").split()
+        found[host] = dict(zip(units, ids, strict=True))
+    return found
+
+
+def other_hosts(*excluded: str) -> list[str]:
+    return [host for host in deployed().hosts if host not in excluded]
+
+
+def peer_height(host: str, channel: str) -> int:
+    return int(lab_host(host).check_output(f"medledger-peer-admin height {channel}"))
+
+
+class Writer(threading.Thread):
+    """A patient committing a record on the Patient Channel every half second through one peer, until stopped."""
+
+    def __init__(self, client: LedgerClient, peer: str, prefix: str) -> None:
+        super().__init__(daemon=True)
+        self.client, self.peer, self.prefix = client, peer, prefix
+        self.stopping = threading.Event()
+        self.committed: list[str] = []
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        with self.client.gateway(self.peer) as gateway:
+            records = gateway.contract(PATIENT_CHANNEL, self.client.ledger.chaincode_on(PATIENT_CHANNEL))
+            while not self.stopping.is_set():
+                treatment = f"{self.prefix}-{len(self.committed) + len(self.failures)}"
+                try:
+                    records.submit("SavePatientData", self.client.signed_record(treatment, b"x").to_json())
+                    self.committed.append(treatment)
+                except Exception as error:  # every failure is reported by the test
+                    self.failures.append(f"{treatment}: {error}")
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=60)
