@@ -69,11 +69,22 @@ infra: venv ## testinfra against the running lab (make up first)
 # The same topology with the options that are off by default turned on: Raft ordering (inventories/raft:
 # medledger_consensus: etcdraft) and threshold sharing (inventories/threshold-proxies: three sharing proxies).
 RAFT_INVENTORY := inventories/paper,inventories/lab,inventories/raft,inventories/threshold-proxies
-RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra/test_ordering_faults.py tests/infra/test_peer.py \
+# The fault tests (crash tolerance, a lost leader) run once on Raft, on the migrated network (infra-migrate).
+RAFT_TESTS := tests/infra/test_common.py tests/infra/test_orderer.py tests/infra/test_peer.py \
 	tests/infra/test_channels.py tests/infra/test_ledger.py tests/infra/test_idempotence.py tests/infra/test_threshold_sharing.py
+# The Kafka lab migrated to Raft (playbooks/migrate-to-raft.yml), then Raft's ordering tests on it: the
+# migration's outcome is a Raft network that survives orderer crashes and serves the ledger. Its channels'
+# genesis blocks stay Kafka's (the fresh Raft lab checks genesis blocks against the inventory).
+MIGRATED_INVENTORY := inventories/paper,inventories/lab,inventories/raft
+MIGRATED_TESTS := tests/infra/test_migrate_to_raft.py tests/infra/test_ordering_faults.py tests/infra/test_ledger.py
 # Run once, on the Kafka lab: what they prove does not depend on the consensus.
 RAFT_SKIPPED := --deselect tests/infra/test_idempotence.py::test_a_run_restores_what_was_edited_on_one_host_and_restarts_only_that_service \
 	--deselect tests/infra/test_idempotence.py::test_a_host_laid_out_for_the_former_shared_fabric_user_is_refused_before_anything_changes
+
+.PHONY: infra-migrate
+infra-migrate: venv ## On the Kafka lab (after make infra): migrate it to Raft, then the Raft fault and ledger tests on it
+	ANSIBLE_INVENTORY=$(MIGRATED_INVENTORY) $(RUN) medledger-lab check
+	ANSIBLE_INVENTORY=$(MIGRATED_INVENTORY) $(RUN) pytest -m lab --durations=10 $(MIGRATED_TESTS)
 
 .PHONY: infra-raft
 infra-raft: venv ## On a fresh lab: deploy with Raft ordering and three sharing proxies; the ordering tests again, threshold sharing
@@ -109,11 +120,12 @@ STAGE := $(RUN) medledger-stages run
 SUBMAKE := $(MAKE) --no-print-directory
 
 .PHONY: test
-test: venv ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, then Raft); stage times at the end
+test: venv ## Everything: lint, unit tests, lab deployment, testinfra (Kafka, migrated to Raft, fresh Raft); stage times
 	$(RUN) medledger-stages reset
 	$(STAGE) lint -- $(SUBMAKE) lint
 	$(STAGE) unit -- $(SUBMAKE) unit
 	$(STAGE) up -- $(SUBMAKE) up
 	$(STAGE) infra -- $(SUBMAKE) infra
+	$(STAGE) infra-migrate -- $(SUBMAKE) infra-migrate
 	$(STAGE) infra-raft -- $(SUBMAKE) infra-raft
 	$(RUN) medledger-stages report

@@ -452,3 +452,49 @@ def test_a_revoked_patient_client_is_refused_by_every_peer_and_the_orderers_of_i
         except GatewayError as refused:
             outcome = f"refused: {refused}"
     assert outcome != "VALID"
+
+
+FETCH_AS_CLIENT = (
+    "cd {home} && env FABRIC_CFG_PATH=/opt/medledger/fabric/config CORE_PEER_LOCALMSPID={msp_id} "
+    "CORE_PEER_MSPCONFIGPATH={home}/msp /opt/medledger/fabric/bin/peer channel fetch newest {home}/newest.block "
+    "-c {channel} -o {orderer} --tls --cafile {tls_ca} --clientauth --certfile {home}/tls/server.crt "
+    "--keyfile {home}/tls/server.key"
+)
+
+
+def fetch_as(client: LedgerClient, host: str, channel: str) -> Any:
+    """The orderer's answer to the client asking for the channel's newest block (peer CLI on the orderer host,
+    with the client's keys copied there for the call; the client belongs to the orderer host's organisation)."""
+    machine = lab_host(host)
+    home = str(machine.check_output("mktemp -d")).strip()
+    # The client's keys and certificates; its organisation's CA chain as the host's admin MSP holds it.
+    for folder in ("msp/signcerts", "msp/keystore", "tls"):
+        machine.check_output(f"mkdir -p {home}/{folder}")
+        for path in sorted((client.folder / folder).iterdir()):
+            destination = f"{home}/{folder}/{path.name}"
+            machine.check_output(f"install -m 0600 /dev/stdin {destination} <<'EOF'\n{path.read_text()}EOF")
+    organisation_msp = f"/etc/medledger/fabric/admin-{client.identity.msp_id.removesuffix('MSP').lower()}/msp"
+    for part in ("cacerts", "intermediatecerts", "config.yaml"):
+        machine.check_output(f"cp -r {organisation_msp}/{part} {home}/msp/")
+    orderer = f"{deployed().hostvars[host]['ansible_host']}:{role_var('fabric_orderer', 'fabric_orderer_port', host)}"
+    tls_ca = f"/etc/medledger/fabric/{deployed().hostvars[host]['fabric_orderer_name']}/tls/ca.crt"
+    msp_id = client.identity.msp_id
+    command = FETCH_AS_CLIENT.format(home=home, msp_id=msp_id, channel=channel, orderer=orderer, tls_ca=tls_ca)
+    answer = machine.run(command)
+    machine.run(f"rm -rf {home}")
+    return answer
+
+
+def test_a_revoked_orderer_identity_is_refused_blocks_by_the_orderers(tmp_path: Path) -> None:
+    """The orderer organisation's CRL goes into every channel's Orderer group: an orderer identity (as an
+    insider holding an orderer's key would use it), whose blocks the orderers served before, is refused after."""
+    orderer = deployed().members("orderers")[0]
+    client = LEDGER.new_client("OrgOrderer", tmp_path, "ord", kind="orderer")
+    served = fetch_as(client, orderer, "datausagechannel")
+    assert served.rc == 0, served.stderr
+
+    result = ansible_run("playbooks/revoke.yml", "-e", f"identity={client.name}", "-e", "organisation=OrgOrderer")
+    assert result.returncode == 0, result.stdout[-3000:]
+    for channel in ("datausagechannel", "patientchannel"):
+        refused = fetch_as(client, orderer, channel)
+        assert refused.rc != 0 and "FORBIDDEN" in refused.stderr, (channel, refused.stdout, refused.stderr)

@@ -67,7 +67,8 @@ def channel_config(revocation_list: list[str] | None = None) -> dict[str, object
     if revocation_list is not None:
         msp_config["revocation_list"] = revocation_list
     msp = {"values": {"MSP": {"value": {"config": msp_config}}}}
-    return {"channel_group": {"groups": {"Application": {"groups": {"OrgPatientMSP": msp}}}}}
+    orderer = {"groups": {"OrgOrdererMSP": {"values": {"MSP": {"value": {"config": {"name": "OrgOrdererMSP"}}}}}}}
+    return {"channel_group": {"groups": {"Application": {"groups": {"OrgPatientMSP": msp}}, "Orderer": orderer}}}
 
 
 CRL = b"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"
@@ -77,16 +78,28 @@ def test_an_organisations_crl_goes_into_its_channel_msp_once() -> None:
     module = admin_command()
     wanted = module.channel_revocation_list([CRL])
     config = channel_config()
-    assert module.with_revocation_list(config, "OrgPatientMSP", wanted) is True
+    assert module.with_revocation_list(config, "Application", "OrgPatientMSP", wanted) is True
     msp = config["channel_group"]["groups"]["Application"]["groups"]["OrgPatientMSP"]["values"]["MSP"]  # type: ignore[index]
     assert msp["value"]["config"]["revocation_list"] == wanted
     assert msp["value"]["config"]["root_certs"] == ["cm9vdA=="]
-    assert module.with_revocation_list(config, "OrgPatientMSP", wanted) is False
+    assert module.with_revocation_list(config, "Application", "OrgPatientMSP", wanted) is False
+
+
+def test_an_orderer_organisations_crl_goes_into_the_orderer_group() -> None:
+    module = admin_command()
+    wanted = module.channel_revocation_list([CRL])
+    config = channel_config()
+    assert module.with_revocation_list(config, "Orderer", "OrgOrdererMSP", wanted) is True
+    orderer_msp = config["channel_group"]["groups"]["Orderer"]["groups"]["OrgOrdererMSP"]["values"]["MSP"]  # type: ignore[index]
+    assert orderer_msp["value"]["config"]["revocation_list"] == wanted
+    assert "revocation_list" not in str(config["channel_group"]["groups"]["Application"])  # type: ignore[index]
 
 
 def test_a_revocation_list_of_something_else_than_crls_or_for_a_non_member_is_refused() -> None:
     module = admin_command()
     with pytest.raises(ValueError, match="not a PEM CRL"):
         module.channel_revocation_list([b"-----BEGIN CERTIFICATE-----\n"])
-    with pytest.raises(ValueError, match="OrgThirdPartyMSP is not a member of this channel"):
-        module.with_revocation_list(channel_config(), "OrgThirdPartyMSP", [])
+    with pytest.raises(ValueError, match="OrgThirdPartyMSP is not a member of this channel's Application group"):
+        module.with_revocation_list(channel_config(), "Application", "OrgThirdPartyMSP", [])
+    with pytest.raises(ValueError, match="OrgPatientMSP is not a member of this channel's Orderer group"):
+        module.with_revocation_list(channel_config(), "Orderer", "OrgPatientMSP", [])

@@ -128,10 +128,12 @@ class Ledger:
         attributes: dict[str, str] | None = None,
         *,
         enrolment_id: str | None = None,
+        kind: str = "client",
     ) -> LedgerClient:
-        """Register a fresh client of the organisation at its CA and TLS CA, then enrol both from here. Its
+        """Register a fresh identity of the organisation at its CA and TLS CA, then enrol both from here. Its
         enrolment ID is `prefix-<random>`, or exactly `enrolment_id` (e.g. another organisation's PID, to
-        show that a CA's word on a name is not enough); an ID either CA already knows fails to enrol."""
+        show that a CA's word on a name is not enough); an ID either CA already knows fails to enrol. `kind`
+        is its Fabric type (OU): a client, or e.g. an orderer whose key an insider holds."""
         host = self.ca_host(organisation)
         server = self.topology.organisations[organisation]["ca"]
         ca_address = str(self.topology.hostvars[host]["ansible_host"])
@@ -142,7 +144,7 @@ class Ledger:
             arguments = {
                 "name": name,
                 "secret": secret,
-                "type": "client",
+                "type": kind,
                 "affiliation": organisation.lower(),
                 "attributes": attrs,
                 "max_enrollments": 1,  # enrolled once, from here

@@ -8,6 +8,18 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
   medledger-orderer-admin height CHANNEL       the channel's block height at this orderer
   medledger-orderer-admin join CHANNEL BLOCK   join a channel from its genesis block (channel participation)
   medledger-orderer-admin genesis CHANNEL FILE write the channel's genesis block, fetched from the orderer
+  medledger-orderer-admin consensus CHANNEL    the channel's consensus type and state (JSON), at this orderer
+  medledger-orderer-admin maintenance CHANNEL on|off
+      put the channel into maintenance mode (only orderer admins' configuration updates and block requests are
+      served) or back to normal; nothing when it is so already
+  medledger-orderer-admin to-raft CHANNEL BLOCK
+      in maintenance mode, make the channel's consensus Raft with the consenters and options of the genesis
+      BLOCK (configtxgen's, from the inventory), as Fabric's Kafka-to-Raft migration does; nothing when it
+      is Raft already
+  medledger-orderer-admin remove CHANNEL       leave the channel (channel participation; for the system
+      channel once it is Raft); nothing when this orderer does not serve it
+  medledger-orderer-admin revocations CHANNEL CRL...
+      as medledger-peer-admin's, for the orderer organisation's MSP in the channel's Orderer group
   medledger-orderer-admin touch-config CHANNEL
       submit a configuration update that changes nothing the network does (BatchTimeout written in
       another unit: 2s -> 2000ms -> 2000000us -> 2000ms ...): a transaction through the ordering
@@ -75,8 +87,9 @@ ORDERED_WITHIN = 60
 SNAPSHOT_WITHIN = 300
 # Seconds every organisation's approval of a chaincode definition may take to reach this peer.
 APPROVED_WITHIN = 120
-# A lifecycle transaction the ordering service did not take (gRPC UNAVAILABLE: a connection it closed, or
-# a channel's Kafka partition not yet serving after the channel was made) is tried again, this many times
+# A lifecycle transaction or configuration update the ordering service did not take (gRPC UNAVAILABLE: a
+# connection it closed; SERVICE_UNAVAILABLE: a channel's Kafka partition not yet serving after the channel was
+# made, a Raft channel without a leader yet) is tried again, this many times
 # and this many seconds apart: approve and commit first look at what is approved or committed, so trying
 # again never submits twice what went through.
 UNAVAILABLE_ATTEMPTS = 4
@@ -257,12 +270,12 @@ def channel_revocation_list(crls: Iterable[bytes]) -> list[str]:
     return sorted(encoded)
 
 
-def with_revocation_list(config: dict[str, Any], msp_id: str, wanted: list[str]) -> bool:
-    """Set the Application organisation msp_id's revocation_list in a decoded channel configuration; False
-    when it holds exactly those CRLs already."""
-    organisations = config["channel_group"]["groups"]["Application"]["groups"]
+def with_revocation_list(config: dict[str, Any], group: str, msp_id: str, wanted: list[str]) -> bool:
+    """Set the revocation_list of member msp_id of the group (Application: a peer organisation; Orderer: an
+    orderer organisation) in a decoded channel configuration; False when it holds exactly those CRLs already."""
+    organisations = config["channel_group"]["groups"][group]["groups"]
     if msp_id not in organisations:
-        raise ValueError(f"{msp_id} is not a member of this channel")
+        raise ValueError(f"{msp_id} is not a member of this channel's {group} group")
     msp = organisations[msp_id]["values"]["MSP"]["value"]["config"]
     if sorted(msp.get("revocation_list") or []) == wanted:
         return False
@@ -353,6 +366,9 @@ def check_config(channel: str, block: dict[str, Any], spec: dict[str, Any], what
 class Admin:
     """The organisation admin's identity, and the ordering service it talks to."""
 
+    # The channel configuration group whose member the organisation is.
+    member_group = "Application"
+
     def __init__(self, settings: dict[str, str]) -> None:
         self.settings = settings
         identity = settings["admin_identity"]
@@ -419,6 +435,18 @@ class Admin:
             self.run("peer", "channel", "update", "-f", envelope_file, "-c", channel, *self.orderer_flags())
             return True
 
+    def revocations(self, channel: str, crl_files: list[str]) -> str:
+        """Put the organisation's CRLs into its MSP in the channel's configuration: local MSPs reach only the
+        organisation's own nodes, the channel's MSP every orderer and peer of the channel, which then refuse
+        what the CRLs list. Signed by the organisation's admin (its MSP value's mod_policy)."""
+        wanted = channel_revocation_list(Path(crl).read_bytes() for crl in crl_files)
+        msp_id = self.settings["msp_id"]
+
+        def set_revocations(config: dict[str, Any]) -> bool:
+            return with_revocation_list(config, self.member_group, msp_id, wanted)
+
+        return "updated" if self.update_config(channel, set_revocations) else "unchanged"
+
     def decode(self, message: str, source: Path) -> str:
         return self.run("configtxlator", "proto_decode", "--type", message, "--input", str(source))
 
@@ -426,19 +454,70 @@ class Admin:
         self.run("configtxlator", "proto_encode", "--type", message, "--input", str(source), "--output", str(target))
 
 
+def consensus_type(config: dict[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = config["channel_group"]["groups"]["Orderer"]["values"]["ConsensusType"]["value"]
+    value.setdefault("state", "STATE_NORMAL")  # proto3's default, which the JSON may leave out
+    return value
+
+
 class OrdererAdmin(Admin):
-    def channels(self, channel: str | None = None) -> dict[str, Any]:
+    member_group = "Orderer"
+
+    def osnadmin(self, action: str, *args: str) -> str:
         cert, key = self.client_tls
-        args = ["channel", "list", "-o", self.settings["admin_endpoint"], "--ca-file", self.settings["orderer_tls_ca"]]
-        args += ["--client-cert", cert, "--client-key", key] + (["-c", channel] if channel else [])
-        output = self.run("osnadmin", *args)
+        endpoint = ["-o", self.settings["admin_endpoint"], "--ca-file", self.settings["orderer_tls_ca"]]
+        return self.run("osnadmin", "channel", action, *endpoint, "--client-cert", cert, "--client-key", key, *args)
+
+    def channels(self, channel: str | None = None) -> dict[str, Any]:
+        output = self.osnadmin("list", *(["-c", channel] if channel else []))
         # osnadmin prints "Status: 200" before the JSON body.
         return dict(json.loads(output[output.index("{") :]))
 
+    def consensus(self, channel: str) -> dict[str, str]:
+        with tempfile.TemporaryDirectory() as work:
+            config = self.config_block(channel, Path(work))["data"]["data"][0]["payload"]["data"]["config"]
+        value = consensus_type(config)
+        return {"type": value["type"], "state": value["state"]}
+
+    def maintenance(self, channel: str, on: bool) -> str:
+        wanted = "STATE_MAINTENANCE" if on else "STATE_NORMAL"
+
+        def set_state(config: dict[str, Any]) -> bool:
+            value = consensus_type(config)
+            if value["state"] == wanted:
+                return False
+            value["state"] = wanted
+            return True
+
+        return "updated" if self.update_config(channel, set_state) else "unchanged"
+
+    def to_raft(self, channel: str, block: str) -> str:
+        genesis = json.loads(self.decode("common.Block", Path(block)))
+        raft = consensus_type(genesis["data"]["data"][0]["payload"]["data"]["config"])
+        if raft["type"] != "etcdraft":
+            raise ValueError(f"{block} is not a Raft channel's block (its consensus is {raft['type']})")
+
+        def set_raft(config: dict[str, Any]) -> bool:
+            value = consensus_type(config)
+            if value["type"] == "etcdraft":
+                return False
+            if value["state"] != "STATE_MAINTENANCE":
+                raise ValueError(f"{channel} is not in maintenance mode: the consensus type changes only there")
+            value.update(type="etcdraft", metadata=raft["metadata"])
+            return True
+
+        return "updated" if self.update_config(channel, set_raft) else "unchanged"
+
+    def remove(self, channel: str) -> str:
+        listed = self.channels()
+        served = [entry["name"] for entry in (listed.get("channels") or []) + [listed.get("systemChannel") or {}]]
+        if channel not in served:
+            return "absent"
+        self.osnadmin("remove", "-c", channel)
+        return "removed"
+
     def join(self, channel: str, block: str) -> None:
-        cert, key = self.client_tls
-        args = ["channel", "join", "-o", self.settings["admin_endpoint"], "--ca-file", self.settings["orderer_tls_ca"]]
-        self.run("osnadmin", *args, "--client-cert", cert, "--client-key", key, "-c", channel, "-b", block)
+        self.osnadmin("join", "-c", channel, "-b", block)
 
     def touch_config(self, channel: str) -> str:
         """Submit the update and wait until this orderer has ordered it: the next update is computed from
@@ -570,18 +649,6 @@ class PeerAdmin(Admin):
 
         return "updated" if self.update_config(channel, set_anchors) else "unchanged"
 
-    def revocations(self, channel: str, crl_files: list[str]) -> str:
-        """Put the organisation's CRLs into its MSP in the channel's configuration: local MSPs reach only the
-        organisation's own nodes, the channel's MSP every orderer and peer of the channel, which then refuse
-        what the CRLs list. Signed by the organisation's admin (its MSP value's mod_policy)."""
-        wanted = channel_revocation_list(Path(crl).read_bytes() for crl in crl_files)
-        msp_id = self.settings["msp_id"]
-
-        def set_revocations(config: dict[str, Any]) -> bool:
-            return with_revocation_list(config, msp_id, wanted)
-
-        return "updated" if self.update_config(channel, set_revocations) else "unchanged"
-
     def lifecycle(self, *args: str) -> Any:
         return json.loads(self.run("peer", "lifecycle", "chaincode", *args, "--output", "json"))
 
@@ -666,14 +733,15 @@ def while_unavailable(operation: Callable[[], str]) -> str:
         try:
             return operation()
         except CommandFailed as error:
-            if "code = Unavailable" not in str(error) or attempt == UNAVAILABLE_ATTEMPTS:
+            unavailable = "code = Unavailable" in str(error) or "SERVICE_UNAVAILABLE" in str(error)
+            if not unavailable or attempt == UNAVAILABLE_ATTEMPTS:
                 raise
             print(f"ordering service unavailable (attempt {attempt}), trying again: {error}", file=sys.stderr)
         attempt += 1
         time.sleep(UNAVAILABLE_DELAY)
 
 
-def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:
+def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one return per subcommand
     match args:
         case ["channels"]:
             return json.dumps(admin.channels(), indent=2)
@@ -687,6 +755,16 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:
             return target
         case ["touch-config", channel]:
             return admin.touch_config(channel)
+        case ["consensus", channel]:
+            return json.dumps(admin.consensus(channel))
+        case ["maintenance", channel, "on" | "off" as state]:
+            return while_unavailable(lambda: admin.maintenance(channel, state == "on"))
+        case ["to-raft", channel, block]:
+            return while_unavailable(lambda: admin.to_raft(channel, block))
+        case ["remove", channel]:
+            return admin.remove(channel)
+        case ["revocations", channel, *crl_files] if crl_files:
+            return admin.revocations(channel, crl_files)
     raise SystemExit(__doc__)
 
 
