@@ -36,10 +36,12 @@ def units_named(host: str, *units: str) -> str:
     return str(lab_host(host).run(f"systemctl list-unit-files --no-legend {' '.join(units)}").stdout).strip()
 
 
-def fabric_nodes(hosts: list[str]) -> dict[str, dict[str, str]]:
-    """The invocation IDs of the orderers, peers and chaincode servers on the hosts."""
-    nodes = ("fabric-orderer", "fabric-peer", "medledger-chaincode")
-    return {host: {u: i for u, i in units.items() if u.startswith(nodes)} for host, units in invocations(hosts).items()}
+def units_of(hosts: list[str], *kinds: str) -> dict[str, dict[str, str]]:
+    """The invocation IDs of the units of those kinds (name prefixes) on the hosts."""
+    return {host: {u: i for u, i in units.items() if u.startswith(kinds)} for host, units in invocations(hosts).items()}
+
+
+PEER_UNITS = ("fabric-peer", "medledger-chaincode")
 
 
 def test_a_migration_with_an_inventory_that_still_says_kafka_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,7 +62,7 @@ def test_the_kafka_lab_migrates_to_raft_with_its_records(tmp_path: Path) -> None
         records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
         records.submit("SavePatientData", patient.signed_record("t-on-kafka", b"k").to_json())
     peers = deployed().members("peers")
-    peer_units = invocations(peers)
+    peer_units = units_of(peers, *PEER_UNITS)
 
     playbook("playbooks/migrate-to-raft.yml")
 
@@ -78,7 +80,7 @@ def test_the_kafka_lab_migrates_to_raft_with_its_records(tmp_path: Path) -> None
         records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
         assert records.evaluate("QueryByPidAndTid", patient.name, "t-on-kafka")
         records.submit("SavePatientData", patient.signed_record("t-on-raft", b"r").to_json())
-    assert invocations(peers) == peer_units
+    assert units_of(peers, *PEER_UNITS) == peer_units
     # Kafka and ZooKeeper are gone, and the firewalls closed to them.
     for host in kafka_hosts:
         assert units_named(host, "kafka.service", "zookeeper.service") == "", host
@@ -96,9 +98,9 @@ def test_the_kafka_lab_migrates_to_raft_with_its_records(tmp_path: Path) -> None
     # restart: their enrolment cap no longer counts the brokers' identities): the migrated network is the one
     # it describes, and each peer finds its channels' current configuration to be the inventory's.
     fabric_hosts = deployed().members("orderers") + peers
-    before_site = fabric_nodes(fabric_hosts)
+    before_site = units_of(fabric_hosts, "fabric-orderer", *PEER_UNITS)
     site = playbook("playbooks/site.yml")
-    assert fabric_nodes(fabric_hosts) == before_site, changed_hosts(site)
+    assert units_of(fabric_hosts, "fabric-orderer", *PEER_UNITS) == before_site, changed_hosts(site)
     for peer in peers:
         for channel in deployed().peer_channels(peer):
             block = f"/etc/medledger/peer/channels/{channel}.block"
