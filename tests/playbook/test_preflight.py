@@ -152,18 +152,33 @@ def test_unavailable_artifact_stops_before_any_host(inventory: Path, artifacts: 
 @pytest.mark.parametrize(
     ("playbook", "extra", "expected"),
     [
-        ("join-peer.yml", "peers_to_join=vm99", "each in the inventory's peers group"),
-        ("join-peer.yml", "peers_to_join=", "name the hosts to join"),
-        ("remove-peer.yml", "peers_to_remove=vm30", "vm30: only a plain peer of the inventory is removed here"),
-        ("remove-peer.yml", "peers_to_remove=vm34", "vm34: only a plain peer of the inventory is removed here"),
-        ("remove-peer.yml", "peers_to_remove=vm99", "vm99: only a plain peer of the inventory is removed here"),
+        ("join-peer.yml", ("peers_to_join=vm99",), "each in the inventory's peers group"),
+        ("join-peer.yml", ("peers_to_join=",), "name the hosts to join"),
+        ("remove-peer.yml", ("peers_to_remove=vm30",), "vm30: only a plain peer of the inventory is removed here"),
+        ("remove-peer.yml", ("peers_to_remove=vm34",), "vm34: only a plain peer of the inventory is removed here"),
+        ("remove-peer.yml", ("peers_to_remove=vm99",), "vm99: only a plain peer of the inventory is removed here"),
+        ("backup.yml", ("backup_dir=backups",), "name an absolute folder for the backups"),
+        ("restore.yml", ("backup=/srv/b", "cas_to_restore=vm34"), "not CA hosts: vm34"),
+        ("restore.yml", ("backup=/srv/b", "peers_to_restore=vm99"), "not peers: vm99"),
+        ("restore.yml", ("backup={tmp}", "peers_to_restore=vm32"), "no manifest.json.sealed, so not a complete backup"),
+        ("migrate-to-raft.yml", (), "set medledger_consensus: etcdraft in the inventory"),
     ],
 )
-def test_a_day_2_playbook_asked_for_the_wrong_hosts_stops_before_any_host(
-    playbook: str, extra: str, expected: str, inventory: Path, artifacts: Path
+def test_a_day_2_playbook_asked_for_the_wrong_thing_stops_before_any_host(
+    playbook: str, extra: tuple[str, ...], expected: str, *, inventory: Path, artifacts: Path, tmp_path: Path
 ) -> None:
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("a passphrase long enough for the backup tool")
+    passphrase.chmod(0o600)
+    extra_vars = [item for value in extra for item in ("-e", value.format(tmp=tmp_path))]
     result = run_playbook(
-        "-i", str(inventory), str(REPO_ROOT / "playbooks" / playbook), "-e", extra, ARTIFACTS_DIR=str(artifacts)
+        "-i",
+        str(inventory),
+        str(REPO_ROOT / "playbooks" / playbook),
+        *extra_vars,
+        "-e",
+        f"medledger_backup_passphrase_file={passphrase}",
+        ARTIFACTS_DIR=str(artifacts),
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0
