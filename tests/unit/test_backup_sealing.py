@@ -38,8 +38,8 @@ def test_what_is_sealed_opens_unchanged_at_every_size_around_a_chunk(size: int) 
 
 
 def test_the_sealed_file_does_not_contain_the_plain_text() -> None:
-    plain = b"-----BEGIN PRIVATE KEY-----" * 10
-    assert b"PRIVATE KEY" not in sealed(plain)
+    plain = b"a CA's signing key, base64 " * 10
+    assert b"signing key" not in sealed(plain)
 
 
 def test_two_seals_of_the_same_file_differ() -> None:

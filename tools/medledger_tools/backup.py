@@ -18,6 +18,7 @@ file, fails to open. The passphrase file must be readable by its owner only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import io
@@ -103,27 +104,28 @@ def open_sealed(passphrase: bytes, sealed: BinaryIO, plain: BinaryIO) -> None:
             raise BackupError(f"chunk {index} does not open: {reason}") from None
 
 
-def open_file(passphrase: bytes, sealed_path: Path, plain_path: Path) -> None:
-    """Write the plain file only once every chunk opened: never half a restore."""
-    partial = plain_path.with_name(plain_path.name + ".partial")
+@contextlib.contextmanager
+def written_whole(target: Path) -> Iterator[BinaryIO]:
+    """A file (mode 0600) that appears at `target` only if everything was written: never half a restore or a
+    sealed file that looks complete."""
+    partial = target.with_name(target.name + ".partial")
     try:
-        with sealed_path.open("rb") as sealed, partial.open("xb") as plain:
+        with partial.open("wb") as stream:
             partial.chmod(0o600)
-            open_sealed(passphrase, sealed, plain)
-        partial.replace(plain_path)
+            yield stream
+        partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def open_file(passphrase: bytes, sealed_path: Path, plain_path: Path) -> None:
+    with sealed_path.open("rb") as sealed, written_whole(plain_path) as plain:
+        open_sealed(passphrase, sealed, plain)
 
 
 def seal_file(passphrase: bytes, plain_path: Path, sealed_path: Path) -> None:
-    partial = sealed_path.with_name(sealed_path.name + ".partial")
-    try:
-        with plain_path.open("rb") as plain, partial.open("xb") as sealed:
-            partial.chmod(0o600)
-            seal(passphrase, plain, sealed)
-        partial.replace(sealed_path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with plain_path.open("rb") as plain, written_whole(sealed_path) as sealed:
+        seal(passphrase, plain, sealed)
 
 
 def network_fingerprint(roots: list[Path]) -> str:
@@ -152,12 +154,8 @@ def finish(passphrase: bytes, folder: Path, roots: list[Path]) -> dict[str, Any]
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "items": items,
     }
-    plain = json.dumps(manifest, indent=1).encode()
-    partial = folder / (MANIFEST + ".partial")
-    with partial.open("wb") as sealed:
-        partial.chmod(0o600)
-        seal(passphrase, io.BytesIO(plain), sealed)
-    partial.replace(folder / MANIFEST)
+    with written_whole(folder / MANIFEST) as sealed:
+        seal(passphrase, io.BytesIO(json.dumps(manifest, indent=1).encode()), sealed)
     return manifest
 
 
