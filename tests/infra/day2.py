@@ -3,11 +3,13 @@ committing records while an operation runs."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
 
 from medledger_tools import lab_clients
 from medledger_tools.lab_clients import LedgerClient
@@ -51,8 +53,16 @@ def peer_height(host: str, channel: str) -> int:
     return int(lab_host(host).check_output(f"medledger-peer-admin height {channel}"))
 
 
+@contextlib.contextmanager
+def patient_records(client: LedgerClient, peer: str) -> Iterator[Any]:
+    """The Patient Channel's chaincode, through the peer's Gateway, as the client."""
+    with client.gateway(peer) as gateway:
+        yield gateway.contract(PATIENT_CHANNEL, client.ledger.chaincode_on(PATIENT_CHANNEL))
+
+
 class Writer(threading.Thread):
-    """A patient committing a record on the Patient Channel every half second through one peer, until stopped."""
+    """A patient committing a record on the Patient Channel every half second through one peer, for as long as
+    the `with` block that holds it lasts."""
 
     def __init__(self, client: LedgerClient, peer: str, prefix: str) -> None:
         super().__init__(daemon=True)
@@ -61,9 +71,15 @@ class Writer(threading.Thread):
         self.committed: list[str] = []
         self.failures: list[str] = []
 
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def run(self) -> None:
-        with self.client.gateway(self.peer) as gateway:
-            records = gateway.contract(PATIENT_CHANNEL, self.client.ledger.chaincode_on(PATIENT_CHANNEL))
+        with patient_records(self.client, self.peer) as records:
             while not self.stopping.is_set():
                 treatment = f"{self.prefix}-{len(self.committed) + len(self.failures)}"
                 try:

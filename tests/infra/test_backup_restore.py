@@ -17,7 +17,16 @@ from medledger_tools.lab_clients import Ledger
 from medledger_tools.topology import ca_authorities
 
 from .conftest import controller_var, deployed, https_get, lab_host
-from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, other_hosts, peer_height, playbook
+from .day2 import (
+    PATIENT_CHANNEL,
+    Writer,
+    changed_hosts,
+    invocations,
+    other_hosts,
+    patient_records,
+    peer_height,
+    playbook,
+)
 from .ordering import wait_until
 
 LEDGER = Ledger(deployed())
@@ -56,15 +65,12 @@ def test_a_backup_restores_a_wiped_peer_and_a_lost_ca_while_records_commit(tmp_p
     folder = tmp_path / "backups"
 
     # The backup is taken while a patient commits (nothing fails), and a second run changes nothing.
-    writer = Writer(patient, first_peer, "t-backup")
-    writer.start()
-    try:
-        playbook("playbooks/backup.yml", "-e", f"backup_dir={folder}", "-e", "backup_id=lab")
-    finally:
-        writer.stop()
+    backup_lab = ("playbooks/backup.yml", "-e", f"backup_dir={folder}", "-e", "backup_id=lab")
+    with Writer(patient, first_peer, "t-backup") as writer:
+        playbook(*backup_lab)
     assert writer.failures == [] and writer.committed
     before_backup = writer.committed[0]
-    assert changed_hosts(playbook("playbooks/backup.yml", "-e", f"backup_dir={folder}", "-e", "backup_id=lab")) == {}
+    assert changed_hosts(playbook(*backup_lab)) == {}
     manifest = backup.check(backup.read_passphrase(passphrase_file()), folder / "lab", roots())
     assert {"control", "ca-ca0", "ca-ca1", "ledger-orgpatient-patientchannel"} <= set(manifest["items"])
     # Sealed: no key, certificate or ledger text in the folder, which only its owner reads.
@@ -73,8 +79,7 @@ def test_a_backup_restores_a_wiped_peer_and_a_lost_ca_while_records_commit(tmp_p
         assert b"PRIVATE KEY" not in item.read_bytes() and b"CERTIFICATE" not in item.read_bytes(), item
 
     # After the backup: a record the snapshot does not hold.
-    with patient.gateway(first_peer) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(patient, first_peer) as records:
         records.submit("SavePatientData", patient.signed_record("t-after-backup", b"y").to_json())
 
     # Lost: the peer's ledgers and the CA server's home.
@@ -82,22 +87,18 @@ def test_a_backup_restores_a_wiped_peer_and_a_lost_ca_while_records_commit(tmp_p
     lab_host(RESTORED_PEER).run("systemctl stop fabric-peer && rm -rf /var/lib/medledger/fabric-peer/data/ledgersData")
     lab_host(RESTORED_CA).run("systemctl stop fabric-ca-server && rm -rf /var/lib/medledger/fabric-ca/server")
     untouched = other_hosts(RESTORED_PEER, RESTORED_CA)
+    restore = (
+        "-e",
+        f"backup={folder / 'lab'}",
+        "-e",
+        f"peers_to_restore={RESTORED_PEER}",
+        "-e",
+        f"cas_to_restore={RESTORED_CA}",
+    )
     before = invocations(untouched)
 
-    writer = Writer(patient, first_peer, "t-restore")
-    writer.start()
-    try:
-        playbook(
-            "playbooks/restore.yml",
-            "-e",
-            f"backup={folder / 'lab'}",
-            "-e",
-            f"peers_to_restore={RESTORED_PEER}",
-            "-e",
-            f"cas_to_restore={RESTORED_CA}",
-        )
-    finally:
-        writer.stop()
+    with Writer(patient, first_peer, "t-restore") as writer:
+        playbook("playbooks/restore.yml", *restore)
     assert writer.failures == [] and writer.committed
 
     # The peer joined from the snapshots (its ledger starts there), caught up, and answers for records from
@@ -108,8 +109,7 @@ def test_a_backup_restores_a_wiped_peer_and_a_lost_ca_while_records_commit(tmp_p
         reference = peer_height(first_peer, channel)
         reached = wait_until(partial(peer_height, RESTORED_PEER, channel), partial(operator.le, reference), seconds=60)
         assert reached >= reference, channel
-    with patient.gateway(RESTORED_PEER) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(patient, RESTORED_PEER) as records:
         for treatment in (before_backup, "t-after-backup", writer.committed[-1]):
             assert records.evaluate("QueryByPidAndTid", patient.name, treatment), treatment
         records.submit("SavePatientData", patient.signed_record("t-through-the-restored-peer", b"z").to_json())
@@ -117,21 +117,12 @@ def test_a_backup_restores_a_wiped_peer_and_a_lost_ca_while_records_commit(tmp_p
     # The CA serves the chain it served, and enrols a new client whose record the channel accepts.
     assert ca_chains(RESTORED_CA) == chains
     newcomer = LEDGER.new_client("OrgPatient", tmp_path, "after-restore")
-    with newcomer.gateway(first_peer) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(newcomer, first_peer) as records:
         records.submit("SavePatientData", newcomer.signed_record("t-new-client", b"n").to_json())
 
     # No other host's services restarted; a second run restores nothing again.
     assert invocations(untouched) == before
-    restore_again = [
-        "-e",
-        f"backup={folder / 'lab'}",
-        "-e",
-        f"peers_to_restore={RESTORED_PEER}",
-        "-e",
-        f"cas_to_restore={RESTORED_CA}",
-    ]
-    assert changed_hosts(playbook("playbooks/restore.yml", *restore_again)) == {}
+    assert changed_hosts(playbook("playbooks/restore.yml", *restore)) == {}
 
 
 def test_a_backup_of_another_network_is_refused_before_any_host_is_touched(tmp_path: Path) -> None:

@@ -20,7 +20,16 @@ from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
 from .conftest import deployed, lab_host
-from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, other_hosts, peer_height, playbook
+from .day2 import (
+    PATIENT_CHANNEL,
+    Writer,
+    changed_hosts,
+    invocations,
+    other_hosts,
+    patient_records,
+    peer_height,
+    playbook,
+)
 from .ordering import wait_until
 
 JOIN_INVENTORIES = ("inventories/paper", "inventories/lab", "inventories/extra-peer")
@@ -60,12 +69,8 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     first_peer = grown.channel_peers(PATIENT_CHANNEL)[0]
     before = invocations(other_hosts(NEW_PEER))
 
-    writer = Writer(patient, first_peer, "t-join")
-    writer.start()
-    try:
+    with Writer(patient, first_peer, "t-join") as writer:
         playbook("playbooks/join-peer.yml", "-e", f"peers_to_join={NEW_PEER}")
-    finally:
-        writer.stop()
     assert writer.failures == [] and len(writer.committed) > 0
 
     # Caught up on both channels with the peer beside it, from the genesis block.
@@ -75,8 +80,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
         assert reached >= reference, channel
     # It answers queries with what was written before it joined, and endorses a new record (its Gateway asks
     # its own peer for its organisation's endorsement).
-    with patient.gateway(NEW_PEER) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, grown.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(patient, NEW_PEER) as records:
         assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[0])
         records.submit("SavePatientData", patient.signed_record("t-through-the-new-peer", b"y").to_json())
     # A second run changes nothing, and no service of the seven hosts restarted.
@@ -91,8 +95,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
         on_new_peer(f"cat /etc/medledger/fabric/{peer_name}/msp/signcerts/cert.pem").encode()
     )
     playbook("playbooks/revoke.yml", "-e", f"identity={peer_name}", "-e", "organisation=OrgPatient")
-    with patient.gateway(first_peer) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, grown.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(patient, first_peer) as records:
         block = records.submit("SavePatientData", patient.signed_record("t-after-revocation", b"z").to_json()).block
     reached = wait_until(partial(new_peer_height, PATIENT_CHANNEL), partial(operator.lt, block), seconds=20)
     assert reached <= block, f"the revoked peer received block {block}"

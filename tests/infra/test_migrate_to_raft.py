@@ -15,7 +15,7 @@ from medledger_tools import lab_clients
 from medledger_tools.lab_clients import Ledger
 
 from .conftest import deployed, lab_host, probe_from, role_var
-from .day2 import PATIENT_CHANNEL, changed_hosts, invocations, playbook
+from .day2 import PATIENT_CHANNEL, changed_hosts, invocations, patient_records, playbook
 
 LEDGER = Ledger(deployed())
 
@@ -58,8 +58,7 @@ def test_the_kafka_lab_migrates_to_raft_with_its_records(tmp_path: Path) -> None
     assert all(lab_host(host).service("kafka").is_running for host in brokers), "the lab must be on Kafka (make up)"
     patient = LEDGER.new_client("OrgPatient", tmp_path, "mig")
     first_peer = LEDGER.channel_peers(PATIENT_CHANNEL)[0]
-    with patient.gateway(first_peer) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(patient, first_peer) as records:
         records.submit("SavePatientData", patient.signed_record("t-on-kafka", b"k").to_json())
     peers = deployed().members("peers")
     peer_units = units_of(peers, *PEER_UNITS)
@@ -76,8 +75,7 @@ def test_the_kafka_lab_migrates_to_raft_with_its_records(tmp_path: Path) -> None
             consensus = json.loads(orderer_admin(orderer, "consensus", channel))
             assert consensus == {"type": "etcdraft", "state": "STATE_NORMAL"}, (orderer, channel)
     # The record from Kafka's time is read, a new one commits; the peers were not restarted.
-    with patient.gateway(first_peer) as gateway:
-        records = gateway.contract(PATIENT_CHANNEL, LEDGER.chaincode_on(PATIENT_CHANNEL))
+    with patient_records(patient, first_peer) as records:
         assert records.evaluate("QueryByPidAndTid", patient.name, "t-on-kafka")
         records.submit("SavePatientData", patient.signed_record("t-on-raft", b"r").to_json())
     assert units_of(peers, *PEER_UNITS) == peer_units
