@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,12 @@ from .identity import Identity
 
 # A block can hold a few MiB of records; the peer's own limit is 100 MiB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
+
+# Peers of two organisations endorse at their own heights: right after a commit, one that has not yet got
+# the block reads older versions and their answers differ. It catches up within a block's delivery; retrying
+# a few times over seconds rides that out, and a real disagreement (non-deterministic chaincode) still fails.
+ENDORSE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+PEERS_DISAGREE = "ProposalResponsePayloads do not match"
 
 
 class GatewayError(Exception):
@@ -126,9 +133,21 @@ class Gateway:
         return bytes(response.result.payload)
 
     def endorse(self, prepared: proposal.Proposal) -> gateway_pb2.EndorseResponse:
+        """Collect the endorsements the policy asks for; again while the peers disagree (see
+        ENDORSE_RETRY_DELAYS): the same signed proposal, so the transaction ID stays."""
         request = gateway_pb2.EndorseRequest(
             transaction_id=prepared.transaction_id, channel_id=prepared.channel, proposed_transaction=prepared.signed
         )
+        for delay in ENDORSE_RETRY_DELAYS:
+            try:
+                return self._endorse_once(request)
+            except GatewayError as error:
+                if not any(PEERS_DISAGREE in detail for detail in error.details):
+                    raise
+            time.sleep(delay)
+        return self._endorse_once(request)
+
+    def _endorse_once(self, request: gateway_pb2.EndorseRequest) -> gateway_pb2.EndorseResponse:
         with self._call():
             return self._stub.Endorse(request, timeout=self.timeout)
 

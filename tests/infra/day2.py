@@ -49,10 +49,6 @@ def other_hosts(*excluded: str) -> list[str]:
     return [host for host in deployed().hosts if host not in excluded]
 
 
-def peer_height(host: str, channel: str) -> int:
-    return int(lab_host(host).check_output(f"medledger-peer-admin height {channel}"))
-
-
 @contextlib.contextmanager
 def patient_records(client: LedgerClient, peer: str) -> Iterator[Any]:
     """The Patient Channel's chaincode, through the peer's Gateway, as the client."""

@@ -1,4 +1,5 @@
-"""Checks shared by Fabric's nodes (orderers and peers): the operations endpoint and the TLS-only gRPC port."""
+"""Checks shared by Fabric's nodes (orderers and peers): the operations endpoint, the TLS-only gRPC port, and
+the peers' ledger heights."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import urllib.request
 import pytest
 
 from .conftest import accepted, lab_host, plaintext_answer, tls_session
+from .ordering import wait_until
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 
@@ -38,3 +40,21 @@ def check_grpc_port_needs_tls_and_a_client_certificate(host: str, address: str, 
     node = lab_host(host)
     assert accepted(tls_session(node, f"{address}:{port}", tls_dir))
     assert not accepted(tls_session(node, f"{address}:{port}", tls_dir, present_certificate=False))
+
+
+def peer_height(peer: str, channel: str) -> int:
+    """The peer's height on the channel; -1 while it has not joined it."""
+    result = lab_host(peer).run(f"medledger-peer-admin height {channel}")
+    return int(result.stdout) if result.rc == 0 else -1
+
+
+def wait_until_every_peer_has(channel: str, block: int, peers: list[str]) -> None:
+    """A commit is reported by the peer that was asked; the others commit the block when gossip or the
+    orderer delivers it. Reading every peer, or endorsing on peers of several organisations after a write
+    (each endorsement reads the state at its peer's height), is only meaningful once each holds the block."""
+    found = wait_until(
+        lambda: {peer: peer_height(peer, channel) for peer in peers},
+        lambda heights: min(heights.values()) > block,
+        seconds=60,
+    )
+    assert min(found.values()) > block, f"peers below block {block} of {channel} after 60 s: {found}"

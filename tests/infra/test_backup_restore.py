@@ -24,9 +24,9 @@ from .day2 import (
     invocations,
     other_hosts,
     patient_records,
-    peer_height,
     playbook,
 )
+from .fabric_nodes import peer_height
 from .ordering import wait_until
 
 LEDGER = Ledger(deployed())

@@ -27,9 +27,9 @@ from .day2 import (
     invocations,
     other_hosts,
     patient_records,
-    peer_height,
     playbook,
 )
+from .fabric_nodes import peer_height
 from .ordering import wait_until
 
 JOIN_INVENTORIES = ("inventories/paper", "inventories/lab", "inventories/extra-peer")

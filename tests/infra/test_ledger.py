@@ -24,7 +24,7 @@ from medledger_client.listing import list_by_pid, list_page, pages
 from medledger_tools.lab_clients import Ledger, LedgerClient
 
 from .conftest import ansible_run, deployed, lab_host
-from .ordering import wait_until
+from .fabric_nodes import wait_until_every_peer_has
 
 pytestmark = pytest.mark.lab
 
@@ -96,22 +96,6 @@ def government_peer(channel: str) -> str:
     return next(h for h in channel_peers(channel) if deployed().peer_organisation(h) == "OrgGovernment")
 
 
-def peer_height(peer: str, channel: str) -> int:
-    result = lab_host(peer).run(f"medledger-peer-admin height {channel}")
-    return int(result.stdout) if result.rc == 0 else -1
-
-
-def wait_until_every_peer_has(channel: str, block: int) -> None:
-    """A commit is reported by the peer that was asked; the others commit the block when gossip or the
-    orderer delivers it. Reading every peer is only meaningful once each holds the block."""
-    found = wait_until(
-        lambda: {peer: peer_height(peer, channel) for peer in channel_peers(channel)},
-        lambda heights: min(heights.values()) > block,
-        seconds=60,
-    )
-    assert min(found.values()) > block, f"peers below block {block} of {channel} after 60 s: {found}"
-
-
 def test_chaincode_servers_listen_on_loopback_beside_each_channel_peer() -> None:
     for chaincode in deployed().global_var("medledger_chaincodes"):
         for host in channel_peers(chaincode["channel"]):
@@ -135,7 +119,7 @@ def test_a_patient_saves_a_signed_record_and_every_patient_channel_peer_returns_
     record = signed_record(clients["patient"], "T-1")
     committed = patient_records.submit("SavePatientData", record.to_json())
     assert committed.block > 0
-    wait_until_every_peer_has(PATIENT_CHANNEL, committed.block)
+    wait_until_every_peer_has(PATIENT_CHANNEL, committed.block, channel_peers(PATIENT_CHANNEL))
     pid = record.patient_pseudonym_id
     for host in channel_peers(PATIENT_CHANNEL):
         with clients["patient"].gateway(host) as gateway:
@@ -309,7 +293,7 @@ def test_a_usage_record_is_visible_from_all_seven_peers(clients: dict[str, Ledge
         contract(gateway, USAGE_CHANNEL).submit("SaveDataUsage", usage.to_json())
     with clients["proxy"].gateway(government_peer(USAGE_CHANNEL)) as gateway:
         committed = contract(gateway, USAGE_CHANNEL).submit("SaveDataUsage", usage.to_json())
-    wait_until_every_peer_has(USAGE_CHANNEL, committed.block)
+    wait_until_every_peer_has(USAGE_CHANNEL, committed.block, channel_peers(USAGE_CHANNEL))
     # Readers of the receiver's records: hospital staff, the government, the receiver themselves.
     member = {"OrgPatient": "staff", "OrgGovernment": "auditor", "OrgThirdParty": "researcher"}
     assert len(channel_peers(USAGE_CHANNEL)) == 7

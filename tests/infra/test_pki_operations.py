@@ -24,6 +24,7 @@ from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.topology import admin_name
 
 from .conftest import ansible_run, deployed, lab_host, role_var, run_module
+from .fabric_nodes import wait_until_every_peer_has
 from .ordering import wait_until
 
 CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
@@ -432,7 +433,10 @@ def test_a_revoked_patient_client_is_refused_by_every_peer_and_the_orderers_of_i
     peers = LEDGER.channel_peers(channel)
     chaincode = LEDGER.chaincode_on(channel)
     with patient.gateway(peers[0]) as gateway:
-        gateway.contract(channel, chaincode).submit("SavePatientData", patient.signed_record("t-1", b"x").to_json())
+        records = gateway.contract(channel, chaincode)
+        first = records.submit("SavePatientData", patient.signed_record("t-1", b"x").to_json())
+        # The government's peer endorses too: at a lower height its read of the patient's keys would differ.
+        wait_until_every_peer_has(channel, first.block, peers)
         late = proposal.build(
             patient.identity,
             channel,

@@ -55,10 +55,13 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
     # What a query returns, from its function and arguments; b"[]" when unset.
     answer: Callable[[list[bytes]], bytes] | None = None
     evaluated: list[list[bytes]] = field(default_factory=list)
+    # How many endorsements still find the endorsing peers at different heights (their answers differ).
+    disagreements: int = 0
+    endorsements: int = 0
 
-    def _refuse(self, context: grpc.ServicerContext) -> None:
+    def _refuse(self, context: grpc.ServicerContext, message: str) -> None:
         detail = any_pb2.Any()
-        detail.Pack(gateway_pb2.ErrorDetail(address="peer0:7051", msp_id="OrgPatientMSP", message=self.refuse_with))
+        detail.Pack(gateway_pb2.ErrorDetail(address="peer0:7051", msp_id="OrgPatientMSP", message=message))
         status = status_pb2.Status(code=code_pb2.ABORTED, message="failed to endorse transaction", details=[detail])
         context.abort_with_status(rpc_status.to_status(status))
 
@@ -67,7 +70,7 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
     ) -> gateway_pb2.EvaluateResponse:
         self.seen["evaluate"] = request
         if self.refuse_with:
-            self._refuse(context)
+            self._refuse(context, self.refuse_with)
         args = invocation_args(request.proposed_transaction)
         self.evaluated.append(args)
         result = self.answer(args) if self.answer else b"[]"
@@ -77,8 +80,12 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         self, request: gateway_pb2.EndorseRequest, context: grpc.ServicerContext
     ) -> gateway_pb2.EndorseResponse:
         self.seen["endorse"] = request
+        self.endorsements += 1
         if self.refuse_with:
-            self._refuse(context)
+            self._refuse(context, self.refuse_with)
+        if self.disagreements:
+            self.disagreements -= 1
+            self._refuse(context, "ProposalResponsePayloads do not match")
         return gateway_pb2.EndorseResponse(prepared_transaction=prepared_transaction(b"saved"))
 
     def Submit(self, request: gateway_pb2.SubmitRequest, context: grpc.ServicerContext) -> gateway_pb2.SubmitResponse:

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import transaction_pb2
 
+from medledger_client import gateway as gateway_module
 from medledger_client import identity
 from medledger_client.gateway import CommitError, Endpoint, Gateway, GatewayError
 
@@ -59,6 +60,29 @@ def test_a_refusal_carries_the_peers_message(peer: Peer) -> None:
     assert error.value.details == [
         "OrgPatientMSP peer0:7051: chaincode response 500, submitter pat-0002 is not patient pat-0001"
     ]
+    assert "submit" not in peer.service.seen
+    assert peer.service.endorsements == 1
+
+
+def test_endorsing_peers_at_different_heights_are_asked_again_until_they_agree(
+    peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_module, "ENDORSE_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    peer.service.disagreements = 2
+    with Gateway(peer.endpoint, peer.client) as gateway:
+        committed = gateway.contract("patientchannel", "patient_data").submit("SavePatientData", "{}")
+    assert committed.result == b"saved"
+    assert peer.service.endorsements == 3
+
+
+def test_peers_that_keep_disagreeing_fail_the_endorsement_after_the_last_retry(
+    peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway_module, "ENDORSE_RETRY_DELAYS", (0.01, 0.01))
+    peer.service.disagreements = 10
+    with Gateway(peer.endpoint, peer.client) as gateway, pytest.raises(GatewayError, match="do not match"):
+        gateway.contract("patientchannel", "patient_data").submit("SavePatientData", "{}")
+    assert peer.service.endorsements == 3
     assert "submit" not in peer.service.seen
 
 
