@@ -103,3 +103,45 @@ def test_a_revocation_list_of_something_else_than_crls_or_for_a_non_member_is_re
         module.with_revocation_list(channel_config(), "Application", "OrgThirdPartyMSP", [])
     with pytest.raises(ValueError, match="OrgPatientMSP is not a member of this channel's Orderer group"):
         module.with_revocation_list(channel_config(), "Orderer", "OrgPatientMSP", [])
+
+
+def admins_of(members: list[str], rule: str = "MAJORITY") -> dict[str, object]:
+    """An Application group with a member per MSP ID, each with an Admins policy signed by its admin."""
+
+    def member(msp_id: str) -> dict[str, object]:
+        identity = {"principal": {"msp_identifier": msp_id, "role": "ADMIN"}}
+        signature = {
+            "type": 1,
+            "value": {"identities": [identity], "rule": {"n_out_of": {"n": 1, "rules": [{"signed_by": 0}]}}},
+        }
+        return {"policies": {"Admins": {"policy": signature}}}
+
+    admins = {"type": 3, "value": {"rule": rule, "sub_policy": "Admins"}}
+    application = {"groups": {msp_id: member(msp_id) for msp_id in members}, "policies": {"Admins": {"policy": admins}}}
+    return {"channel_group": {"groups": {"Application": application}}}
+
+
+def test_a_majority_of_two_members_needs_both_admins() -> None:
+    module = admin_command()
+    config = admins_of(["OrgGovernmentMSP", "OrgPatientMSP"])
+    assert module.signers_still_needed(config, "Application", set()) == (2, ["OrgGovernmentMSP", "OrgPatientMSP"])
+    assert module.signers_still_needed(config, "Application", {"OrgPatientMSP"}) == (1, ["OrgGovernmentMSP"])
+    assert module.signers_still_needed(config, "Application", {"OrgPatientMSP", "OrgGovernmentMSP"}) == (0, [])
+
+
+def test_a_majority_of_three_members_needs_two_and_an_outsider_counts_for_nothing() -> None:
+    module = admin_command()
+    config = admins_of(["OrgGovernmentMSP", "OrgPatientMSP", "OrgThirdPartyMSP"])
+    assert module.signers_still_needed(config, "Application", {"OrgNewHospitalMSP"})[0] == 2
+    assert module.signers_still_needed(config, "Application", {"OrgThirdPartyMSP"}) == (
+        1,
+        ["OrgGovernmentMSP", "OrgPatientMSP"],
+    )
+    assert module.signers_still_needed(config, "Application", {"OrgThirdPartyMSP", "OrgPatientMSP"}) == (0, [])
+
+
+def test_any_and_all_rules_count_as_fabric_does() -> None:
+    module = admin_command()
+    members = ["AMSP", "BMSP", "CMSP"]
+    assert module.signers_still_needed(admins_of(members, "ANY"), "Application", {"BMSP"}) == (0, [])
+    assert module.signers_still_needed(admins_of(members, "ALL"), "Application", {"BMSP"}) == (2, ["AMSP", "CMSP"])

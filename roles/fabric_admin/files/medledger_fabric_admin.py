@@ -260,6 +260,36 @@ def acl_differences(application: dict[str, Any], expected: dict[str, str]) -> li
     return differences
 
 
+# How many of n members an ImplicitMeta rule needs.
+IMPLICIT_META_NEEDED: dict[str, Callable[[int], int]] = {
+    "ANY": lambda n: 1,
+    "ALL": lambda n: n,
+    "MAJORITY": lambda n: n // 2 + 1,
+}
+
+
+def signers_still_needed(config: dict[str, Any], group: str, signed: set[str]) -> tuple[int, list[str]]:
+    """How many more member organisations' admins must sign a change to the group (its Admins policy, an
+    ImplicitMeta rule over the members' Admins) when the admins of the MSP IDs `signed` have, and which
+    members have not: (0, []) once the policy is met."""
+    group_config = config["channel_group"]["groups"][group]
+    admins = group_config["policies"]["Admins"]["policy"]
+    if int(admins.get("type", 0)) != 3:
+        raise ValueError(f"{group}'s Admins policy is {policy_text(admins)}, not an ImplicitMeta rule")
+    rule, sub_policy = admins["value"].get("rule", "ANY"), admins["value"].get("sub_policy", "Admins")
+    members = group_config.get("groups", {})
+
+    def has_signed(member: dict[str, Any]) -> bool:
+        value = member["policies"][sub_policy]["policy"].get("value") or {}
+        return any(
+            identity.get("principal", {}).get("msp_identifier") in signed for identity in value.get("identities", [])
+        )
+
+    unsigned = sorted(name for name, member in members.items() if not has_signed(member))
+    needed = IMPLICIT_META_NEEDED[rule](len(members)) - (len(members) - len(unsigned))
+    return (needed, unsigned) if needed > 0 else (0, [])
+
+
 def channel_revocation_list(crls: Iterable[bytes]) -> list[str]:
     """CRLs (PEM) as an MSP's revocation_list holds them once decoded by configtxlator, in a stable order."""
     encoded = []
