@@ -513,10 +513,41 @@ def test_join_refuses_a_rogue_block_before_the_peer_is_asked(admin: ModuleType, 
     rogue = network.block("kafka", "patientchannel", third_party_member)
     with pytest.raises(admin.NotTheInventorys, match=r"^patientchannel: not joined: block 0 \(.*\) does not match"):
         admin.peer_main(peer.admin, ["join", "patientchannel", str(rogue), spec])
-    assert peer.peer_calls == []
+    assert not [call for call in peer.peer_calls if call[:2] == ("channel", "join")]
+    peer.peer_calls.clear()
     good = network.block("kafka", "patientchannel")
     assert admin.peer_main(peer.admin, ["join", "patientchannel", str(good), spec]) == "joined"
     assert peer.peer_calls == [("channel", "join", "-b", str(good))]
+
+
+def without_third_party(profile: dict[str, Any], configtx: dict[str, Any]) -> None:
+    profile["Application"]["Organizations"] = [
+        member for member in profile["Application"]["Organizations"] if member["ID"] != "OrgThirdPartyMSP"
+    ]
+
+
+def test_a_peer_joins_a_channel_that_gained_a_member_since_its_genesis_block(
+    admin: ModuleType, network: Network
+) -> None:
+    """An organisation onboarded later is in the channel's configuration now, not in its block 0: the block is
+    accepted as the ordering service's own block 0 of a channel whose current configuration is the inventory's."""
+    peer = RecordingPeerAdmin(admin, network, joined=[])
+    spec = str(network.spec_file("kafka", "datausagechannel"))
+    before = network.block("kafka", "datausagechannel", without_third_party)
+    join = ["join", "datausagechannel", str(before), spec]
+    # The current configuration lacks the member too: the block's own differences are the refusal.
+    peer.orderer_block, peer.current = before, decoded(before)
+    with pytest.raises(admin.NotTheInventorys, match=r"not joined: block 0 .* OrgThirdPartyMSP is not a member"):
+        admin.peer_main(peer.admin, join)
+    # The member was added, but the ordering service's block 0 is another block than the one given.
+    peer.current = decoded(network.block("kafka", "datausagechannel"))
+    peer.orderer_block = network.block("kafka", "patientchannel")
+    with pytest.raises(admin.NotTheInventorys, match=r"OrgThirdPartyMSP is not a member"):
+        admin.peer_main(peer.admin, join)
+    assert not [call for call in peer.peer_calls if call[:2] == ("channel", "join")]
+    peer.orderer_block = before
+    assert admin.peer_main(peer.admin, join) == "joined"
+    assert peer.peer_calls[-1] == ("channel", "join", "-b", str(before))
 
 
 def test_a_joined_peer_checks_the_current_configuration(admin: ModuleType, network: Network) -> None:
@@ -555,3 +586,54 @@ def test_create_channel_keeps_only_the_inventorys_block(admin: ModuleType, netwo
     assert admin.peer_main(peer.admin, create) == "created"
     assert target.read_bytes() == good.read_bytes()
     assert peer.peer_calls[-1][:5] == ("channel", "create", "-c", "patientchannel", "-f")
+
+
+def signed_update(folder: Path, *signers: str) -> Path:
+    """A configuration update envelope of patientchannel carrying a signature by an admin of each MSP ID."""
+    signatures = [
+        {"signature_header": {"creator": {"mspid": msp_id, "id_bytes": ""}, "nonce": ""}, "signature": ""}
+        for msp_id in signers
+    ]
+    update = {"channel_id": "patientchannel", "read_set": {}, "write_set": {}}
+    header = {"channel_header": {"channel_id": "patientchannel", "type": 2}}
+    envelope = {"payload": {"header": header, "data": {"config_update": update, "signatures": signatures}}}
+    source, target = folder / "envelope.json", folder / f"envelope-{'-'.join(signers) or 'unsigned'}.pb"
+    source.write_text(json.dumps(envelope))
+    encode = [tool("configtxlator"), "proto_encode", "--type", "common.Envelope", "--input", str(source)]
+    subprocess.run([*encode, "--output", str(target)], check=True)
+    return target
+
+
+def test_an_update_is_submitted_only_once_the_members_admins_that_the_policy_needs_signed(
+    admin: ModuleType, network: Network
+) -> None:
+    """The Patient Channel's two members: a majority of their admins is both. The submitter (OrgPatient's admin)
+    signs by submitting; the government's must have signed before, on its own host."""
+    peer = RecordingPeerAdmin(admin, network, joined=["patientchannel"])
+    peer.current = decoded(network.block("kafka", "patientchannel"))
+    unsigned = signed_update(network.folder)
+    with pytest.raises(admin.CommandFailed, match=r"still to sign: the admins of OrgGovernmentMSP \(signed"):
+        admin.peer_main(peer.admin, ["submit-update", "patientchannel", str(unsigned)])
+    # An outsider's signature counts for nothing.
+    outsider = signed_update(network.folder, "OrgThirdPartyMSP")
+    with pytest.raises(admin.CommandFailed, match=r"signed by OrgPatientMSP, OrgThirdPartyMSP\)"):
+        admin.peer_main(peer.admin, ["submit-update", "patientchannel", str(outsider)])
+    assert peer.peer_calls == []
+    signed = signed_update(network.folder, "OrgGovernmentMSP")
+    assert admin.peer_main(peer.admin, ["submit-update", "patientchannel", str(signed)]) == "updated"
+    assert peer.peer_calls[-1][:4] == ("channel", "update", "-f", str(signed))
+    # The government's admin does not sign twice; OrgPatient's does not sign before it submits.
+    assert admin.peer_main(peer.admin, ["sign-update", str(signed)]) == "signed"
+    peer.admin.settings["msp_id"] = "OrgGovernmentMSP"
+    assert admin.peer_main(peer.admin, ["sign-update", str(signed)]) == "signed already"
+
+
+def test_check_signers_names_who_must_still_sign_and_knows_a_member(admin: ModuleType, network: Network) -> None:
+    peer = RecordingPeerAdmin(admin, network, joined=["datausagechannel"])
+    peer.current = decoded(network.block("kafka", "datausagechannel"))
+    check = ["check-signers", "datausagechannel", "OrgNewMSP"]
+    assert admin.peer_main(peer.admin, [*check, "OrgPatientMSP,OrgThirdPartyMSP"]) == "enough signers"
+    with pytest.raises(admin.CommandFailed, match=r"the admins of 1 of OrgPatientMSP, OrgThirdPartyMSP "):
+        admin.peer_main(peer.admin, [*check, "OrgGovernmentMSP"])
+    member = ["check-signers", "datausagechannel", "OrgThirdPartyMSP", "OrgGovernmentMSP"]
+    assert admin.peer_main(peer.admin, member) == "member already"

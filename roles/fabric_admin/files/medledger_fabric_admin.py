@@ -40,8 +40,10 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
       type and the orderer organisations. SPEC defaults to
       <channel_dir>/CHANNEL.expected.json, which the fabric_peer role writes from the inventory
   medledger-peer-admin join CHANNEL BLOCK [SPEC]
-      join this peer to the channel, only if check-genesis passes; if the peer has joined already, check
-      the channel's current configuration (fetched from the ordering service) the same way instead
+      join this peer to the channel, only if check-genesis passes, or, for a channel that has grown since
+      (an organisation onboarded later), if BLOCK is the ordering service's block 0 and the channel's current
+      configuration passes the same comparison; if the peer has joined already, check the current
+      configuration (fetched from the ordering service) instead
   medledger-peer-admin snapshot CHANNEL
       have this peer write a snapshot of the channel's ledger at its last block; print the snapshot's folder
       once it is complete (a snapshot at that block already made is not made again)
@@ -53,6 +55,19 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
   medledger-peer-admin revocations CHANNEL CRL...
       make the CRLs (PEM files) the organisation's revocation list in its channel MSP, which every orderer
       and peer of the channel applies; nothing when it holds exactly those already
+  medledger-peer-admin add-organisation CHANNEL MSP_ID CONFIGTX_DIR ENVELOPE
+      write to ENVELOPE the unsigned configuration update that makes MSP_ID a member of the channel, as the
+      organisation of that name in CONFIGTX_DIR/configtx.yaml (configtxgen -printOrg) defines it; says
+      "member already", and writes nothing, when it is one
+  medledger-peer-admin check-signers CHANNEL MSP_ID SIGNER_MSP_ID[,...]
+      exit non-zero, naming the members that must still sign, unless the admins of the organisations given
+      are enough for the channel's Application Admins policy (who may add a member); "member already" when
+      MSP_ID is one
+  medledger-peer-admin sign-update ENVELOPE
+      add this organisation's admin's signature to a configuration update, unless it has signed it
+  medledger-peer-admin submit-update CHANNEL ENVELOPE
+      sign and submit a configuration update once its signatures meet the Application Admins policy; else
+      exit non-zero naming who must still sign, submitting nothing
   medledger-peer-admin chaincode-install PACKAGE PACKAGE_ID
       install a chaincode package on this peer, unless it is installed
   medledger-peer-admin chaincode-approve CHANNEL NAME VERSION PACKAGE_ID
@@ -441,12 +456,16 @@ class Admin:
         self.run("peer", "channel", "fetch", "config", str(fetched), "-c", channel, *self.orderer_flags())
         return dict(json.loads(self.decode("common.Block", fetched)))
 
-    def update_config(self, channel: str, change: Callable[[dict[str, Any]], bool]) -> bool:
-        """Fetch the channel's configuration, let `change` edit it, and submit the difference signed by
-        this admin. False, and nothing submitted, when `change` finds nothing to do."""
+    def current_config(self, channel: str) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as work:
+            return dict(self.config_block(channel, Path(work))["data"]["data"][0]["payload"]["data"]["config"])
+
+    def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
+        """Fetch the channel's configuration, let `change` edit it, and write the difference to `target` as an
+        unsigned configuration update envelope. False, and nothing written, when `change` finds nothing to do."""
         with tempfile.TemporaryDirectory() as work:
             folder = Path(work)
-            config = self.config_block(channel, folder)["data"]["data"][0]["payload"]["data"]["config"]
+            config = self.current_config(channel)
             (folder / "old.json").write_text(json.dumps(config))
             if not change(config):
                 return False
@@ -461,9 +480,24 @@ class Admin:
             envelope = {"payload": {"header": header, "data": {"config_update": config_update}}}
             (folder / "envelope.json").write_text(json.dumps(envelope))
             self.encode("common.Envelope", folder / "envelope.json", folder / "envelope.pb")
-            envelope_file = str(folder / "envelope.pb")
-            self.run("peer", "channel", "update", "-f", envelope_file, "-c", channel, *self.orderer_flags())
+            # Renamed into place: a reader never finds half an envelope.
+            partial = target.with_name(f".{target.name}.partial")
+            partial.write_bytes((folder / "envelope.pb").read_bytes())
+            partial.replace(target)
             return True
+
+    def update_config(self, channel: str, change: Callable[[dict[str, Any]], bool]) -> bool:
+        """write_update, then submit the update signed by this admin alone (a change to this organisation's
+        own group, which its Admins policy governs). False, and nothing submitted, when nothing changes."""
+        with tempfile.TemporaryDirectory() as work:
+            envelope = Path(work) / "envelope.pb"
+            if not self.write_update(channel, change, envelope):
+                return False
+            self.submit(channel, envelope)
+            return True
+
+    def submit(self, channel: str, envelope: Path) -> None:
+        self.run("peer", "channel", "update", "-f", str(envelope), "-c", channel, *self.orderer_flags())
 
     def revocations(self, channel: str, crl_files: list[str]) -> str:
         """Put the organisation's CRLs into its MSP in the channel's configuration: local MSPs reach only the
@@ -504,9 +538,7 @@ class OrdererAdmin(Admin):
         return dict(json.loads(output[output.index("{") :]))
 
     def consensus(self, channel: str) -> dict[str, str]:
-        with tempfile.TemporaryDirectory() as work:
-            config = self.config_block(channel, Path(work))["data"]["data"][0]["payload"]["data"]["config"]
-        value = consensus_type(config)
+        value = consensus_type(self.current_config(channel))
         return {"type": value["type"], "state": value["state"]}
 
     def maintenance(self, channel: str, on: bool) -> str:
@@ -629,15 +661,34 @@ class PeerAdmin(Admin):
         is not asked again; the channel's current configuration is checked instead."""
         expected = load_spec(self.spec_path(channel, spec))
         if channel in self.joined():
-            with tempfile.TemporaryDirectory() as work:
-                current = self.config_block(channel, Path(work))
-            number = current["header"].get("number") or 0
-            check_config(channel, current, expected, f"the current configuration (block {number})", genesis=False)
+            self.check_current(channel, expected)
             return "joined already"
         decoded = json.loads(self.decode("common.Block", Path(block)))
-        check_config(channel, decoded, expected, f"not joined: block 0 ({block})", genesis=True)
+        try:
+            check_config(channel, decoded, expected, f"not joined: block 0 ({block})", genesis=True)
+        except NotTheInventorys:
+            if not self.grown_since(channel, block, expected):
+                raise
         self.run("peer", "channel", "join", "-b", block)
         return "joined"
+
+    def check_current(self, channel: str, expected: dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory() as work:
+            current = self.config_block(channel, Path(work))
+        number = current["header"].get("number") or 0
+        check_config(channel, current, expected, f"the current configuration (block {number})", genesis=False)
+
+    def grown_since(self, channel: str, block: str, expected: dict[str, Any]) -> bool:
+        """Whether a genesis block unlike the inventory's channel is the ordering service's block 0 of a channel
+        whose configuration has become the inventory's since (an organisation onboarded later, as this one)."""
+        with tempfile.TemporaryDirectory() as work:
+            served = Path(work) / "genesis.block"
+            try:
+                self.genesis(channel, str(served))
+                self.check_current(channel, expected)
+            except CommandFailed:
+                return False
+            return served.read_bytes() == Path(block).read_bytes()
 
     def snapshot_flags(self) -> list[str]:
         return ["--peerAddress", self.settings["peer"], "--tlsRootCertFile", self.settings["peer_tls_ca"]]
@@ -678,6 +729,52 @@ class PeerAdmin(Admin):
             return True
 
         return "updated" if self.update_config(channel, set_anchors) else "unchanged"
+
+    def add_organisation(self, channel: str, msp_id: str, configtx_dir: str, target: str) -> str:
+        definition = json.loads(self.run("configtxgen", "-configPath", configtx_dir, "-printOrg", msp_id))
+
+        def add_member(config: dict[str, Any]) -> bool:
+            members = config["channel_group"]["groups"]["Application"]["groups"]
+            if msp_id in members:
+                return False
+            members[msp_id] = definition
+            return True
+
+        return "written" if self.write_update(channel, add_member, Path(target)) else "member already"
+
+    def signed_by(self, envelope: Path) -> set[str]:
+        """The MSP IDs of the admins whose signatures a configuration update envelope carries."""
+        decoded = json.loads(self.decode("common.Envelope", envelope))
+        signatures = decoded["payload"]["data"].get("signatures") or []
+        return {str(signature["signature_header"]["creator"]["mspid"]) for signature in signatures}
+
+    def require_signers(self, channel: str, config: dict[str, Any], signed: set[str]) -> None:
+        needed, unsigned = signers_still_needed(config, "Application", signed)
+        if needed:
+            whom = " and ".join(unsigned) if needed == len(unsigned) else f"{needed} of {', '.join(unsigned)}"
+            raise CommandFailed(
+                f"{channel}: changing its members needs its Application Admins policy met; still to sign: the "
+                f"admins of {whom} (signed by {', '.join(sorted(signed)) or 'nobody'})"
+            )
+
+    def check_signers(self, channel: str, msp_id: str, signers: set[str]) -> str:
+        config = self.current_config(channel)
+        if msp_id in config["channel_group"]["groups"]["Application"]["groups"]:
+            return "member already"
+        self.require_signers(channel, config, signers)
+        return "enough signers"
+
+    def sign_update(self, envelope: str) -> str:
+        if self.settings["msp_id"] in self.signed_by(Path(envelope)):
+            return "signed already"
+        self.run("peer", "channel", "signconfigtx", "-f", envelope)
+        return "signed"
+
+    def submit_update(self, channel: str, envelope: str) -> str:
+        signed = self.signed_by(Path(envelope)) | {self.settings["msp_id"]}  # submitting adds this admin's
+        self.require_signers(channel, self.current_config(channel), signed)
+        self.submit(channel, Path(envelope))
+        return "updated"
 
     def lifecycle(self, *args: str) -> Any:
         return json.loads(self.run("peer", "lifecycle", "chaincode", *args, "--output", "json"))
@@ -819,6 +916,14 @@ def peer_main(admin: PeerAdmin, args: list[str]) -> str:  # noqa: PLR0911, PLR09
             return admin.anchors(channel, endpoints)
         case ["revocations", channel, *crl_files] if crl_files:
             return admin.revocations(channel, crl_files)
+        case ["add-organisation", channel, msp_id, configtx_dir, envelope]:
+            return admin.add_organisation(channel, msp_id, configtx_dir, envelope)
+        case ["check-signers", channel, msp_id, signers]:
+            return admin.check_signers(channel, msp_id, set(signers.split(",")))
+        case ["sign-update", envelope]:
+            return admin.sign_update(envelope)
+        case ["submit-update", channel, envelope]:
+            return admin.submit_update(channel, envelope)
         case ["chaincode-install", package, package_id]:
             return admin.install(package, package_id)
         case ["chaincode-approve", channel, name, version, package_id]:
