@@ -30,14 +30,15 @@ from medledger_tools.paths import REPO_ROOT
 RENDERER = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 - paths, not HTML
 
 
+def inventory_paths() -> list[str]:
+    """The inventories the tests run against: ANSIBLE_INVENTORY's, else ansible.cfg's (the lab)."""
+    named = [path for path in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if path]
+    return named or [str(REPO_ROOT / "inventories" / "paper"), str(REPO_ROOT / "inventories" / "lab")]
+
+
 @cache
 def deployed() -> topology.Topology:
-    inventories = os.environ.get("ANSIBLE_INVENTORY", "").split(",")
-    return (
-        topology.load(*[i for i in inventories if i])
-        if any(inventories)
-        else topology.load(str(REPO_ROOT / "inventories" / "paper"), str(REPO_ROOT / "inventories" / "lab"))
-    )
+    return topology.load(*inventory_paths())
 
 
 @cache

@@ -162,6 +162,14 @@ def test_unavailable_artifact_stops_before_any_host(inventory: Path, artifacts: 
         ("restore.yml", ("backup=/srv/b", "peers_to_restore=vm99"), "not peers: vm99"),
         ("restore.yml", ("backup={tmp}", "peers_to_restore=vm32"), "no manifest.json.sealed, so not a complete backup"),
         ("migrate-to-raft.yml", (), "set medledger_consensus: etcdraft in the inventory"),
+        ("onboard-organisation.yml", ("organisation=OrgNowhere",), "name the organisation to onboard"),
+        ("onboard-organisation.yml", ("organisation=OrgOrderer",), "name the organisation to onboard"),
+        (
+            "onboard-organisation.yml",
+            ("organisation=OrgPatient", "signing_organisations=OrgGovernment,OrgOrderer"),
+            "signing_organisations must be members of OrgPatient's channels (OrgGovernment, OrgThirdParty), "
+            "not OrgOrderer",
+        ),
     ],
 )
 def test_a_day_2_playbook_asked_for_the_wrong_thing_stops_before_any_host(

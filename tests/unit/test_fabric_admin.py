@@ -1,22 +1,36 @@
-"""The orderer admin command's no-op configuration change: the same duration, written another way."""
+"""The admin commands' parts that need no Fabric: the orderer's no-op configuration change (the same duration,
+written another way), retries while the ordering service is unavailable, revocation lists in a channel's MSP,
+and the signatures a change to a channel's members needs."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 from types import ModuleType
 
 import pytest
 
 from medledger_tools.paths import REPO_ROOT
 
+# The commands' files, installed side by side on each host: the admin command imports the channel module.
+ADMIN_FILES = REPO_ROOT / "roles" / "fabric_admin" / "files"
+
 
 def admin_command() -> ModuleType:
-    path = REPO_ROOT / "roles" / "fabric_admin" / "files" / "medledger_fabric_admin.py"
-    spec = importlib.util.spec_from_file_location("medledger_fabric_admin", path)
+    """A fresh copy of the admin command's module (tests replace its functions)."""
+    if str(ADMIN_FILES) not in sys.path:
+        sys.path.insert(0, str(ADMIN_FILES))
+    spec = importlib.util.spec_from_file_location("medledger_fabric_admin", ADMIN_FILES / "medledger_fabric_admin.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def channel_config_module() -> ModuleType:
+    admin_command()
+    return importlib.import_module("medledger_channel_config")
 
 
 @pytest.mark.parametrize(
@@ -75,7 +89,7 @@ CRL = b"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"
 
 
 def test_an_organisations_crl_goes_into_its_channel_msp_once() -> None:
-    module = admin_command()
+    module = channel_config_module()
     wanted = module.channel_revocation_list([CRL])
     config = channel_config()
     assert module.with_revocation_list(config, "Application", "OrgPatientMSP", wanted) is True
@@ -86,7 +100,7 @@ def test_an_organisations_crl_goes_into_its_channel_msp_once() -> None:
 
 
 def test_an_orderer_organisations_crl_goes_into_the_orderer_group() -> None:
-    module = admin_command()
+    module = channel_config_module()
     wanted = module.channel_revocation_list([CRL])
     config = channel_config()
     assert module.with_revocation_list(config, "Orderer", "OrgOrdererMSP", wanted) is True
@@ -96,7 +110,7 @@ def test_an_orderer_organisations_crl_goes_into_the_orderer_group() -> None:
 
 
 def test_a_revocation_list_of_something_else_than_crls_or_for_a_non_member_is_refused() -> None:
-    module = admin_command()
+    module = channel_config_module()
     with pytest.raises(ValueError, match="not a PEM CRL"):
         module.channel_revocation_list([b"-----BEGIN CERTIFICATE-----\n"])
     with pytest.raises(ValueError, match="OrgThirdPartyMSP is not a member of this channel's Application group"):
@@ -122,7 +136,7 @@ def admins_of(members: list[str], rule: str = "MAJORITY") -> dict[str, object]:
 
 
 def test_a_majority_of_two_members_needs_both_admins() -> None:
-    module = admin_command()
+    module = channel_config_module()
     config = admins_of(["OrgGovernmentMSP", "OrgPatientMSP"])
     assert module.signers_still_needed(config, "Application", set()) == (2, ["OrgGovernmentMSP", "OrgPatientMSP"])
     assert module.signers_still_needed(config, "Application", {"OrgPatientMSP"}) == (1, ["OrgGovernmentMSP"])
@@ -130,7 +144,7 @@ def test_a_majority_of_two_members_needs_both_admins() -> None:
 
 
 def test_a_majority_of_three_members_needs_two_and_an_outsider_counts_for_nothing() -> None:
-    module = admin_command()
+    module = channel_config_module()
     config = admins_of(["OrgGovernmentMSP", "OrgPatientMSP", "OrgThirdPartyMSP"])
     assert module.signers_still_needed(config, "Application", {"OrgNewHospitalMSP"})[0] == 2
     assert module.signers_still_needed(config, "Application", {"OrgThirdPartyMSP"}) == (
@@ -141,7 +155,7 @@ def test_a_majority_of_three_members_needs_two_and_an_outsider_counts_for_nothin
 
 
 def test_any_and_all_rules_count_as_fabric_does() -> None:
-    module = admin_command()
+    module = channel_config_module()
     members = ["AMSP", "BMSP", "CMSP"]
     assert module.signers_still_needed(admins_of(members, "ANY"), "Application", {"BMSP"}) == (0, [])
     assert module.signers_still_needed(admins_of(members, "ALL"), "Application", {"BMSP"}) == (2, ["AMSP", "CMSP"])
