@@ -10,8 +10,8 @@ description:
   - Runs C(fabric-ca-client enroll) on the node that will use the identity, so the private key is generated
     there and never travels. The result is laid out with fixed file names and moved into place only when
     complete, so a failed enrolment leaves no half-written folder.
-  - Does nothing when the folder already holds a certificate, unless I(rotate) is set, which re-enrols with the
-    current certificate (new key) and replaces the folder.
+  - Does nothing when the folder already holds a certificate, unless I(rotate) is set or the certificate expires
+    within I(renew_within_days): then it re-enrols with the current certificate (new key) and replaces the folder.
   - For C(kind=msp) writes the NodeOUs C(config.yaml) Fabric needs; for C(kind=tls) writes C(server.crt),
     C(server.key) and C(ca.crt). Private keys are written mode 0600 (set on the open file, whatever mode a
     file of that name had).
@@ -42,6 +42,9 @@ options:
     default: /opt/medledger/fabric-ca/bin/fabric-ca-client
   owner: {description: Owner of the folder and its files., type: str, default: root}
   rotate: {description: Re-enrol even when a certificate exists (new key)., type: bool, default: false}
+  renew_within_days:
+    description: Re-enrol (new key) when the certificate there expires within this many days.
+    type: int
 author: MedLedger
 """
 
@@ -176,6 +179,13 @@ def serial_of(module: AnsibleModule, cert: str) -> str:
     return str(out.strip().split("=", 1)[1])
 
 
+def expires_within(module: AnsibleModule, cert: str, days: int | None) -> bool:
+    if days is None:
+        return False
+    rc, _, _ = module.run_command(["openssl", "x509", "-noout", "-checkend", str(days * 86400), "-in", cert])
+    return rc != 0
+
+
 def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
     raw = os.path.join(work, "raw")
     command = [params["client"]]
@@ -252,12 +262,15 @@ def main() -> None:
             "client": {"type": "path", "default": "/opt/medledger/fabric-ca/bin/fabric-ca-client"},
             "owner": {"type": "str", "default": "root"},
             "rotate": {"type": "bool", "default": False},
+            "renew_within_days": {"type": "int"},
         },
         supports_check_mode=True,
     )
     params = module.params
     cert = certificate_path(params["path"], params["kind"])
     exists = os.path.exists(cert)
+    if exists and expires_within(module, cert, params["renew_within_days"]):
+        params["rotate"] = True
     if exists and not params["rotate"]:
         module.exit_json(changed=False, certificate=cert, serial=serial_of(module, cert))
     if params["rotate"] and not exists:

@@ -228,6 +228,22 @@ def test_an_enrolment_beyond_the_bound_fails_and_rotation_needs_no_secret(ca: Fa
     no_secret_on_any_command_line(ca)
 
 
+def test_a_certificate_is_renewed_only_when_it_expires_within_the_days_given(ca: FakeCA, tmp_path: Path) -> None:
+    """The fake CA's certificates last an hour: not due within 0 days, due within 1."""
+    register(ca, tmp_path, bound=1)
+    msp = tmp_path / "host-a" / "peer1" / "msp"
+    assert enroll(ca, tmp_path, msp)["changed"]
+    old_key = (msp / "keystore" / "key.pem").read_bytes()
+    kept = enroll(ca, tmp_path, msp, secret=None, renew_within_days=0)
+    assert not kept["changed"] and not kept.get("failed"), kept
+    renewed = enroll(ca, tmp_path, msp, secret=None, renew_within_days=1)
+    assert renewed["changed"] and not renewed.get("failed"), renewed
+    assert ca.calls()[-1]["argv"][0] == "reenroll"
+    assert (msp / "keystore" / "key.pem").read_bytes() != old_key
+    assert renewed["serial"] != kept["serial"]
+    assert ca.identities()["peer1"]["state"] == 1, "renewal does not spend the enrolment secret"
+
+
 def enroll_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("medledger_fabric_enroll", MODULES / "medledger_fabric_enroll.py")
     assert spec and spec.loader
