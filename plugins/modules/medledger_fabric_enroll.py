@@ -183,7 +183,7 @@ def expires_within(module: AnsibleModule, cert: str, days: int | None) -> bool:
     if days is None:
         return False
     rc, _, _ = module.run_command(["openssl", "x509", "-noout", "-checkend", str(days * 86400), "-in", cert])
-    return rc != 0
+    return bool(rc != 0)  # openssl: 1 when the certificate expires within that many seconds
 
 
 def enroll(module: AnsibleModule, params: dict[str, Any], work: str) -> str:
