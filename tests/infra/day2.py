@@ -6,19 +6,35 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Self
 
-from medledger_tools import lab_clients
+import pytest
+
+from medledger_tools import lab_clients, topology
 from medledger_tools.lab_clients import LedgerClient
+from medledger_tools.paths import REPO_ROOT
 
 from .conftest import deployed, lab_host
 
 PATIENT_CHANNEL = "patientchannel"
 # The units whose restart would show that an operation touched a host it had no business with.
 UNITS = "'fabric-*' 'medledger-*' kafka.service zookeeper.service seaweedfs.service 'postgresql*'"
+
+
+def grown_lab(inventories: list[str], monkeypatch: pytest.MonkeyPatch) -> topology.Topology:
+    """The lab grown by the containers of hosts the inventories add; ansible (and the lab's target check) see
+    those inventories for the rest of the test."""
+    up = subprocess.run(
+        [sys.executable, "-m", "medledger_tools.lab", "up", "--inventory", *inventories],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
+    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join(inventories))
+    return topology.load(*inventories)
 
 
 def playbook(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,9 +6,6 @@ Revoked, it receives no further blocks; removal stops and unjoins it, and the or
 from __future__ import annotations
 
 import operator
-import subprocess
-import sys
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from .day2 import (
     PATIENT_CHANNEL,
     Writer,
     changed_hosts,
+    grown_lab,
     invocations,
     other_hosts,
     patient_records,
@@ -49,16 +47,9 @@ def new_peer_height(channel: str) -> int:
 
 
 @pytest.fixture
-def joined_inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[topology.Topology]:
+def joined_inventory(monkeypatch: pytest.MonkeyPatch) -> topology.Topology:
     """The lab grown by the new peer's container; ansible (and the lab's target check) see the grown inventory."""
-    inventories = [str(REPO_ROOT / path) for path in JOIN_INVENTORIES]
-    up = subprocess.run(
-        [sys.executable, "-m", "medledger_tools.lab", "up", "--inventory", *inventories],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
-    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join(inventories))
-    yield topology.load(*inventories)
+    return grown_lab([str(REPO_ROOT / path) for path in JOIN_INVENTORIES], monkeypatch)
 
 
 def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves_again(

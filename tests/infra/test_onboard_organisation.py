@@ -9,9 +9,6 @@ lab keeps the new member."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,16 @@ from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
 from .conftest import deployed, inventory_paths, lab_host
-from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, other_hosts, patient_records, playbook
+from .day2 import (
+    PATIENT_CHANNEL,
+    Writer,
+    changed_hosts,
+    grown_lab,
+    invocations,
+    other_hosts,
+    patient_records,
+    playbook,
+)
 from .fabric_nodes import wait_until_every_peer_has
 
 pytestmark = pytest.mark.lab
@@ -45,18 +51,11 @@ def with_new_organisation(overlay: Path) -> None:
 
 
 @pytest.fixture
-def onboarded_inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[topology.Topology]:
+def onboarded_inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> topology.Topology:
     overlay = tmp_path / "new-hospital"
     shutil.copytree(REPO_ROOT / "inventories" / "new-hospital", overlay)
     with_new_organisation(overlay)
-    inventories = [*inventory_paths(), str(overlay)]
-    up = subprocess.run(
-        [sys.executable, "-m", "medledger_tools.lab", "up", "--inventory", *inventories],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-2000:]
-    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join(inventories))
-    yield topology.load(*inventories)
+    return grown_lab([*inventory_paths(), str(overlay)], monkeypatch)
 
 
 def on_new_host(command: str) -> str:
