@@ -20,11 +20,22 @@ from .identity import Identity
 # A block can hold a few MiB of records; the peer's own limit is 100 MiB.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 
-# Peers of two organisations endorse at their own heights: right after a commit, one that has not yet got
-# the block reads older versions and their answers differ. It catches up within a block's delivery; retrying
-# a few times over seconds rides that out, and a real disagreement (non-deterministic chaincode) still fails.
-ENDORSE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+# Two passing states the Gateway reports as a failed endorsement; asking again a few times over seconds rides
+# them out, and what persists (non-deterministic chaincode, an organisation down) still fails:
+# - peers of two organisations endorse at their own heights: right after a commit, one that has not yet got
+#   the block reads older versions and their answers differ, until the block reaches it;
+# - a peer that has just restarted knows no other organisation's peers until gossip finds them again, and
+#   until then no combination of known peers meets the endorsement policy.
+ENDORSE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 PEERS_DISAGREE = "ProposalResponsePayloads do not match"
+NO_ENDORSERS_YET = "no combination of peers can be derived"
+
+
+def passing(error: GatewayError) -> bool:
+    """Whether a refused endorsement is one of the passing states above."""
+    if error.code == grpc.StatusCode.FAILED_PRECONDITION and NO_ENDORSERS_YET in error.message:
+        return True
+    return any(PEERS_DISAGREE in detail for detail in error.details)
 
 
 class GatewayError(Exception):
@@ -133,7 +144,7 @@ class Gateway:
         return bytes(response.result.payload)
 
     def endorse(self, prepared: proposal.Proposal) -> gateway_pb2.EndorseResponse:
-        """Collect the endorsements the policy asks for; again while the peers disagree (see
+        """Collect the endorsements the policy asks for; again while the failure is a passing one (see
         ENDORSE_RETRY_DELAYS): the same signed proposal, so the transaction ID stays."""
         request = gateway_pb2.EndorseRequest(
             transaction_id=prepared.transaction_id, channel_id=prepared.channel, proposed_transaction=prepared.signed
@@ -142,7 +153,7 @@ class Gateway:
             try:
                 return self._endorse_once(request)
             except GatewayError as error:
-                if not any(PEERS_DISAGREE in detail for detail in error.details):
+                if not passing(error):
                     raise
             time.sleep(delay)
         return self._endorse_once(request)

@@ -55,8 +55,10 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
     # What a query returns, from its function and arguments; b"[]" when unset.
     answer: Callable[[list[bytes]], bytes] | None = None
     evaluated: list[list[bytes]] = field(default_factory=list)
-    # How many endorsements still find the endorsing peers at different heights (their answers differ).
+    # How many endorsements still find the endorsing peers at different heights (their answers differ), and how
+    # many still find no combination of known peers that meets the policy (a peer just restarted).
     disagreements: int = 0
+    without_endorsers: int = 0
     endorsements: int = 0
 
     def _refuse(self, context: grpc.ServicerContext, message: str) -> None:
@@ -86,6 +88,13 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         if self.disagreements:
             self.disagreements -= 1
             self._refuse(context, "ProposalResponsePayloads do not match")
+        if self.without_endorsers:
+            self.without_endorsers -= 1
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "no combination of peers can be derived which satisfy the endorsement policy: no peer combination "
+                "can satisfy the endorsement policy",
+            )
         return gateway_pb2.EndorseResponse(prepared_transaction=prepared_transaction(b"saved"))
 
     def Submit(self, request: gateway_pb2.SubmitRequest, context: grpc.ServicerContext) -> gateway_pb2.SubmitResponse:

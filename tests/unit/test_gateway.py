@@ -75,6 +75,15 @@ def test_endorsing_peers_at_different_heights_are_asked_again_until_they_agree(
     assert peer.service.endorsements == 3
 
 
+def test_a_gateway_that_knows_no_endorsers_yet_is_asked_again(peer: Peer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer just restarted knows no other organisation's peers until gossip finds them."""
+    monkeypatch.setattr(gateway_module, "ENDORSE_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    peer.service.without_endorsers = 2
+    with Gateway(peer.endpoint, peer.client) as gateway:
+        assert gateway.contract("patientchannel", "patient_data").submit("SavePatientData", "{}").result == b"saved"
+    assert peer.service.endorsements == 3
+
+
 def test_peers_that_keep_disagreeing_fail_the_endorsement_after_the_last_retry(
     peer: Peer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
