@@ -37,6 +37,13 @@ def grown_lab(inventories: list[str], monkeypatch: pytest.MonkeyPatch) -> topolo
     return topology.load(*inventories)
 
 
+def on_grown_host(host: str, command: str) -> str:
+    """A shell command's output on a host only the grown inventory knows (lab_host reads the base one)."""
+    result = lab_clients.ansible(host, "-b", "-m", "ansible.builtin.shell", "-a", command)
+    assert result.returncode == 0, result.stdout[-2000:]
+    return result.stdout.split(">>", 1)[1].strip()
+
+
 def playbook(*args: str) -> subprocess.CompletedProcess[str]:
     result = lab_clients.ansible(*args)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from medledger_tools import lab_clients, topology
+from medledger_tools import topology
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
@@ -23,6 +23,7 @@ from .day2 import (
     changed_hosts,
     grown_lab,
     invocations,
+    on_grown_host,
     other_hosts,
     patient_records,
     playbook,
@@ -36,14 +37,8 @@ NEW_PEER = "vm37"
 pytestmark = pytest.mark.lab
 
 
-def on_new_peer(command: str) -> str:
-    result = lab_clients.ansible(NEW_PEER, "-b", "-m", "ansible.builtin.shell", "-a", command)
-    assert result.returncode == 0, result.stdout[-2000:]
-    return result.stdout.split(">>", 1)[1].strip()
-
-
 def new_peer_height(channel: str) -> int:
-    return int(on_new_peer(f"medledger-peer-admin height {channel}"))
+    return int(on_grown_host(NEW_PEER, f"medledger-peer-admin height {channel}"))
 
 
 @pytest.fixture
@@ -83,7 +78,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     # against which they check each other in gossip) give it the blocks that follow.
     peer_name = joined_inventory.hostvars[NEW_PEER]["fabric_peer_name"]
     certificate = x509.load_pem_x509_certificate(
-        on_new_peer(f"cat /etc/medledger/fabric/{peer_name}/msp/signcerts/cert.pem").encode()
+        on_grown_host(NEW_PEER, f"cat /etc/medledger/fabric/{peer_name}/msp/signcerts/cert.pem").encode()
     )
     playbook("playbooks/revoke.yml", "-e", f"identity={peer_name}", "-e", "organisation=OrgPatient")
     with patient_records(patient, first_peer) as records:
@@ -93,8 +88,8 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     settled = invocations(other_hosts(NEW_PEER))
 
     playbook("playbooks/remove-peer.yml", "-e", f"peers_to_remove={NEW_PEER}")
-    assert on_new_peer("systemctl is-active fabric-peer || true") == "inactive"
-    assert on_new_peer("ls /var/lib/medledger/*/data/ledgersData/chains/chains/ 2>/dev/null | wc -l") == "0"
+    assert on_grown_host(NEW_PEER, "systemctl is-active fabric-peer || true") == "inactive"
+    assert on_grown_host(NEW_PEER, "ls /var/lib/medledger/*/data/ledgersData/chains/chains/ 2>/dev/null | wc -l") == "0"
     # Its enrolment certificate is on its CA's CRL, as the other hosts' MSPs hold it.
     first_peer_name = deployed().hostvars[first_peer]["fabric_peer_name"]
     crl = x509.load_pem_x509_crl(

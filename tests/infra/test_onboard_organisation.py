@@ -25,6 +25,7 @@ from .day2 import (
     changed_hosts,
     grown_lab,
     invocations,
+    on_grown_host,
     other_hosts,
     patient_records,
     playbook,
@@ -58,12 +59,6 @@ def onboarded_inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> topo
     return grown_lab([*inventory_paths(), str(overlay)], monkeypatch)
 
 
-def on_new_host(command: str) -> str:
-    result = lab_clients.ansible(NEW_HOST, "-b", "-m", "ansible.builtin.shell", "-a", command)
-    assert result.returncode == 0, result.stdout[-2000:]
-    return result.stdout.split(">>", 1)[1].strip()
-
-
 def without_chaincode(found: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     """Orderers, peers, CAs, brokers and services: the chaincode servers restart by design, one host at a time."""
     return {
@@ -86,7 +81,7 @@ def test_a_new_hospital_organisation_joins_both_channels_while_records_commit(
     assert refused.returncode != 0
     assert "still to sign: the admins of OrgPatientMSP (signed by OrgGovernmentMSP)" in refused.stdout
     assert changed_hosts(refused) == {}
-    assert on_new_host("test -e /opt/medledger && echo deployed || echo untouched") == "untouched"
+    assert on_grown_host(NEW_HOST, "test -e /opt/medledger && echo deployed || echo untouched") == "untouched"
 
     with Writer(patient, first_peer, "t-onboard") as writer:
         playbook(ONBOARD, "-e", f"organisation={name}")
