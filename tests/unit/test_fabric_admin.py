@@ -4,6 +4,7 @@ and the signatures a change to a channel's members needs."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import importlib.util
 import sys
@@ -159,3 +160,37 @@ def test_any_and_all_rules_count_as_fabric_does() -> None:
     members = ["AMSP", "BMSP", "CMSP"]
     assert module.signers_still_needed(admins_of(members, "ANY"), "Application", {"BMSP"}) == (0, [])
     assert module.signers_still_needed(admins_of(members, "ALL"), "Application", {"BMSP"}) == (2, ["AMSP", "CMSP"])
+
+
+def raft_config(consensus: str = "etcdraft") -> dict[str, object]:
+    consenters = [
+        {"host": f"172.20.29.3{n}", "port": 7050, "client_tls_cert": f"b2xk{n}", "server_tls_cert": f"b2xk{n}"}
+        for n in range(3)
+    ]
+    value = {"type": consensus, "state": "STATE_NORMAL", "metadata": {"consenters": consenters, "options": {}}}
+    return {"channel_group": {"groups": {"Orderer": {"values": {"ConsensusType": {"value": value}}}}}}
+
+
+def test_a_renewed_orderer_certificate_replaces_its_consenters_and_no_other() -> None:
+    module = channel_config_module()
+    config = raft_config()
+    pem = b"-----BEGIN CERTIFICATE-----\nbmV3\n-----END CERTIFICATE-----\n"
+    assert module.with_consenter_certificate(config, "172.20.29.31:7050", pem)
+    consenters = module.consensus_type(config)["metadata"]["consenters"]
+    encoded = base64.b64encode(pem).decode()
+    assert [(c["client_tls_cert"], c["server_tls_cert"]) for c in consenters] == [
+        ("b2xk0", "b2xk0"),
+        (encoded, encoded),
+        ("b2xk2", "b2xk2"),
+    ]
+    assert not module.with_consenter_certificate(config, "172.20.29.31:7050", pem)
+
+
+def test_a_consenter_that_is_not_there_or_a_kafka_channel_is_refused() -> None:
+    module = channel_config_module()
+    with pytest.raises(
+        ValueError, match=r"no consenter at 172\.20\.29\.39:7050 \(the consenters are 172\.20\.29\.30:7050, "
+    ):
+        module.with_consenter_certificate(raft_config(), "172.20.29.39:7050", b"pem")
+    with pytest.raises(ValueError, match="the channel's consensus is kafka: it has no Raft consenters"):
+        module.with_consenter_certificate(raft_config("kafka"), "172.20.29.30:7050", b"pem")

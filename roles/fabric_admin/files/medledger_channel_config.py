@@ -306,3 +306,23 @@ def consensus_type(config: dict[str, Any]) -> dict[str, Any]:
     value: dict[str, Any] = config["channel_group"]["groups"]["Orderer"]["values"]["ConsensusType"]["value"]
     value.setdefault("state", "STATE_NORMAL")  # proto3's default, which the JSON may leave out
     return value
+
+
+def with_consenter_certificate(config: dict[str, Any], endpoint: str, certificate_pem: bytes) -> bool:
+    """Make certificate_pem the client and server TLS certificate of the Raft consenter at endpoint (host:port)
+    in a decoded channel configuration; False when it is that already. A renewed orderer is known to the other
+    consenters, and knows itself, by this certificate alone."""
+    value = consensus_type(config)
+    if value["type"] != "etcdraft":
+        raise ValueError(f"the channel's consensus is {value['type']}: it has no Raft consenters")
+    host, port = endpoint.rsplit(":", 1)
+    consenters = value["metadata"]["consenters"]
+    consenter = next((c for c in consenters if c["host"] == host and int(c["port"]) == int(port)), None)
+    if consenter is None:
+        known = ", ".join(f"{c['host']}:{c['port']}" for c in consenters)
+        raise ValueError(f"no consenter at {endpoint} (the consenters are {known})")
+    encoded = base64.b64encode(certificate_pem).decode()
+    if consenter["client_tls_cert"] == encoded and consenter["server_tls_cert"] == encoded:
+        return False
+    consenter.update(client_tls_cert=encoded, server_tls_cert=encoded)
+    return True

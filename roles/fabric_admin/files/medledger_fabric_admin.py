@@ -18,6 +18,9 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
       is Raft already
   medledger-orderer-admin remove CHANNEL       leave the channel (channel participation; for the system
       channel once it is Raft); nothing when this orderer does not serve it
+  medledger-orderer-admin consenter CHANNEL HOST:PORT CERTIFICATE
+      make CERTIFICATE (PEM; an orderer's renewed TLS certificate) the client and server certificate of the
+      Raft consenter at HOST:PORT in the channel's configuration; nothing when it is so already
   medledger-orderer-admin revocations CHANNEL CRL...
       as medledger-peer-admin's, for the orderer organisation's MSP in the channel's Orderer group
   medledger-orderer-admin touch-config CHANNEL
@@ -98,6 +101,7 @@ from medledger_channel_config import (
     consensus_type,
     load_spec,
     signers_still_needed,
+    with_consenter_certificate,
     with_revocation_list,
 )
 
@@ -283,6 +287,16 @@ class OrdererAdmin(Admin):
             return True
 
         return "updated" if self.update_config(channel, set_raft) else "unchanged"
+
+    def consenter(self, channel: str, endpoint: str, certificate: str) -> str:
+        """Give the consenter at endpoint the (renewed) TLS certificate in the channel's configuration, signed by
+        the orderer organisation's admin; nothing when it has it already."""
+        pem = Path(certificate).read_bytes()
+
+        def set_certificate(config: dict[str, Any]) -> bool:
+            return with_consenter_certificate(config, endpoint, pem)
+
+        return "updated" if self.update_config(channel, set_certificate) else "unchanged"
 
     def remove(self, channel: str) -> str:
         listed = self.channels()
@@ -604,6 +618,8 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911 
             return while_unavailable(lambda: admin.to_raft(channel, block))
         case ["remove", channel]:
             return admin.remove(channel)
+        case ["consenter", channel, endpoint, certificate]:
+            return while_unavailable(lambda: admin.consenter(channel, endpoint, certificate))
         case ["revocations", channel, *crl_files] if crl_files:
             return admin.revocations(channel, crl_files)
     raise SystemExit(__doc__)
