@@ -68,6 +68,30 @@ def invocations(hosts: Iterable[str]) -> dict[str, dict[str, str]]:
     return found
 
 
+# Every Fabric identity's certificates on a host: its TLS certificate, and its enrolment certificate.
+TLS_CERTIFICATES = "/etc/medledger/fabric/*/tls/server.crt"
+ENROLMENT_CERTIFICATES = "/etc/medledger/fabric/*/msp/signcerts/cert.pem"
+
+
+def certificate_fingerprints(*patterns: str) -> dict[tuple[str, str], str]:
+    """(host, certificate) -> serial and public-key digest, for every certificate the patterns find on every host."""
+    found = {}
+    for name in deployed().hosts:
+        listing = (
+            lab_host(name)
+            .run(
+                f'for cert in {" ".join(patterns)}; do [ -e "$cert" ] || continue; '
+                'echo "$cert $(openssl x509 -noout -serial -in $cert) '
+                '$(openssl x509 -noout -pubkey -in $cert | sha256sum | cut -c1-16)"; done'
+            )
+            .stdout
+        )
+        for line in listing.splitlines():
+            cert, fingerprint = line.split(" ", 1)
+            found[(name, cert)] = fingerprint
+    return found
+
+
 def other_hosts(*excluded: str) -> list[str]:
     return [host for host in deployed().hosts if host not in excluded]
 
@@ -80,12 +104,15 @@ def patient_records(client: LedgerClient, peer: str) -> Iterator[Any]:
 
 
 class Writer(threading.Thread):
-    """A patient committing a record on the Patient Channel every half second through one peer, for as long as
-    the `with` block that holds it lasts."""
+    """A patient committing a record on the Patient Channel every half second, for as long as the `with` block
+    that holds it lasts, through the first of `peers` (one peer, or several to fail over to: after a failure
+    the next one is asked). A failure counts once no record has committed for `patience` seconds: none by
+    default; a client that fails over while the network's nodes restart one at a time waits that long."""
 
-    def __init__(self, client: LedgerClient, peer: str, prefix: str) -> None:
+    def __init__(self, client: LedgerClient, peers: str | list[str], prefix: str, patience: float = 0.0) -> None:
         super().__init__(daemon=True)
-        self.client, self.peer, self.prefix = client, peer, prefix
+        self.client, self.prefix, self.patience = client, prefix, patience
+        self.peers = [peers] if isinstance(peers, str) else peers
         self.stopping = threading.Event()
         self.committed: list[str] = []
         self.failures: list[str] = []
@@ -98,14 +125,20 @@ class Writer(threading.Thread):
         self.stop()
 
     def run(self) -> None:
-        with patient_records(self.client, self.peer) as records:
+        with contextlib.ExitStack() as stack:
+            contracts = [stack.enter_context(patient_records(self.client, peer)) for peer in self.peers]
+            current, last_commit, attempt = 0, time.monotonic(), 0
             while not self.stopping.is_set():
-                treatment = f"{self.prefix}-{len(self.committed) + len(self.failures)}"
+                treatment = f"{self.prefix}-{attempt}"
+                attempt += 1
                 try:
-                    records.submit("SavePatientData", self.client.signed_record(treatment, b"x").to_json())
+                    contracts[current].submit("SavePatientData", self.client.signed_record(treatment, b"x").to_json())
                     self.committed.append(treatment)
-                except Exception as error:  # every failure is reported by the test
-                    self.failures.append(f"{treatment}: {error}")
+                    last_commit = time.monotonic()
+                except Exception as error:  # every failure beyond the patience is reported by the test
+                    current = (current + 1) % len(contracts)
+                    if time.monotonic() - last_commit > self.patience:
+                        self.failures.append(f"{treatment} via {self.peers[current - 1]}: {error}")
                 time.sleep(0.5)
 
     def stop(self) -> None:

@@ -24,6 +24,7 @@ from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.topology import admin_name
 
 from .conftest import ansible_run, deployed, lab_host, role_var, run_module
+from .day2 import TLS_CERTIFICATES, certificate_fingerprints
 from .fabric_nodes import wait_until_every_peer_has
 from .ordering import wait_until
 
@@ -31,25 +32,6 @@ CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
 LEDGER = Ledger(deployed())
 
 pytestmark = pytest.mark.lab
-
-
-def tls_fingerprints() -> dict[tuple[str, str], str]:
-    """(host, certificate) -> serial and public-key digest, for every TLS certificate on every host."""
-    found = {}
-    for name in deployed().hosts:
-        listing = (
-            lab_host(name)
-            .run(
-                'for cert in /etc/medledger/fabric/*/tls/server.crt; do [ -e "$cert" ] || continue; '
-                'echo "$cert $(openssl x509 -noout -serial -in $cert) '
-                '$(openssl x509 -noout -pubkey -in $cert | sha256sum | cut -c1-16)"; done'
-            )
-            .stdout
-        )
-        for line in listing.splitlines():
-            cert, fingerprint = line.split(" ", 1)
-            found[(name, cert)] = fingerprint
-    return found
 
 
 def test_expiry_report_passes_and_warns() -> None:
@@ -69,10 +51,10 @@ def test_rotation_needs_an_identity() -> None:
 
 
 def test_rotating_one_tls_certificate_touches_no_other() -> None:
-    before = tls_fingerprints()
+    before = certificate_fingerprints(TLS_CERTIFICATES)
     result = ansible_run("playbooks/rotate-tls.yml", "-e", "identity=peermindray")
     assert result.returncode == 0, result.stdout[-3000:]
-    after = tls_fingerprints()
+    after = certificate_fingerprints(TLS_CERTIFICATES)
     rotated = ("vm34", "/etc/medledger/fabric/peermindray/tls/server.crt")
     assert set(before) == set(after)
     assert before[rotated].split()[0] != after[rotated].split()[0], "new serial"

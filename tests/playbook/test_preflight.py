@@ -162,6 +162,9 @@ def test_unavailable_artifact_stops_before_any_host(inventory: Path, artifacts: 
         ("restore.yml", ("backup=/srv/b", "peers_to_restore=vm99"), "not peers: vm99"),
         ("restore.yml", ("backup={tmp}", "peers_to_restore=vm32"), "no manifest.json.sealed, so not a complete backup"),
         ("migrate-to-raft.yml", (), "set medledger_consensus: etcdraft in the inventory"),
+        ("renew-certificates.yml", (), "say how soon a certificate must expire to be renewed"),
+        ("renew-certificates.yml", ("renew_within_days=-3",), "-e renew_within_days=<whole days, e.g. 30>"),
+        ("rotate-tls.yml", (), "name the identity whose TLS certificate to rotate: -e identity=<name>"),
         ("onboard-organisation.yml", ("organisation=OrgNowhere",), "name the organisation to onboard"),
         ("onboard-organisation.yml", ("organisation=OrgOrderer",), "name the organisation to onboard"),
         (

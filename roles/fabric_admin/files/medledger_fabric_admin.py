@@ -6,6 +6,8 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
 
   medledger-orderer-admin channels             channels this orderer serves, with heights (JSON)
   medledger-orderer-admin height CHANNEL       the channel's block height at this orderer
+  medledger-orderer-admin relation CHANNEL     this orderer's part in the channel and its state, e.g.
+      "consenter active" (a Raft consenter in the set, serving), "follower onboarding"
   medledger-orderer-admin join CHANNEL BLOCK   join a channel from its genesis block (channel participation)
   medledger-orderer-admin genesis CHANNEL FILE write the channel's genesis block, fetched from the orderer
   medledger-orderer-admin consensus CHANNEL    the channel's consensus type and state (JSON), at this orderer
@@ -602,6 +604,9 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911 
             return json.dumps(admin.channels(), indent=2)
         case ["height", channel]:
             return str(admin.channels(channel)["height"])
+        case ["relation", channel]:
+            served = admin.channels(channel)
+            return f"{served['consensusRelation']} {served['status']}"
         case ["join", channel, block]:
             admin.join(channel, block)
             return "joined"
