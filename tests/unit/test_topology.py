@@ -349,6 +349,7 @@ def test_hosts_enrol_the_identities_of_their_groups(paper: Topology) -> None:
     # The registry's registrar at a hospital's CAs registers clients with a role, and nothing else.
     registrar = on_vm33["svc-registry-orgpatient"]
     assert (registrar.organisation, registrar.ca_server, registrar.runs_as) == ("OrgPatient", "ca0", "registry")
+    assert registrar.services == ("medledger-registry",)
     assert dict(registrar.attributes) == {"hf.Registrar.Roles": "client", "hf.Registrar.Attributes": "medledger.role"}
     assert dict(registrar.tls_attributes) == {"hf.Registrar.Roles": "client"}
     database = next(identity for identity in host_identities(paper, "vm33") if identity.name.endswith("-postgresql"))

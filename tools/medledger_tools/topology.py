@@ -824,8 +824,10 @@ def _service_identities(topology: Topology, host: str, identities: _Identities) 
     if host in topology.members("registry"):
         for org, spec in orgs.items():
             if spec.get("kind") in REGISTERED_ROLES:
+                # The registry reads its registrars' keys when it starts: a renewed one restarts it.
                 add(registrar_name(org), "client", org, True, attrs=REGISTRAR_ATTRIBUTES,
-                    tls_attrs=REGISTRAR_TLS_ATTRIBUTES, runs_as="registry")  # fmt: skip
+                    tls_attrs=REGISTRAR_TLS_ATTRIBUTES, services=(service_unit("registry"),),
+                    runs_as="registry")  # fmt: skip
     for client in topology.global_var("medledger_client_identities", []) or []:
         org = str(client["organisation"])
         homes = [h for h in topology.members("peers") if topology.peer_organisation(h) == org]
