@@ -1,5 +1,5 @@
 """The admin commands' parts that need no Fabric: the orderer's no-op configuration change (the same duration,
-written another way), retries while the ordering service is unavailable, revocation lists in a channel's MSP,
+written another way), retries while the ordering service is unavailable, a configuration update it lost submitted again, revocation lists in a channel's MSP,
 and the signatures a change to a channel's members needs."""
 
 from __future__ import annotations
@@ -8,7 +8,10 @@ import base64
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -194,3 +197,61 @@ def test_a_consenter_that_is_not_there_or_a_kafka_channel_is_refused() -> None:
         module.with_consenter_certificate(raft_config(), "172.20.29.39:7050", b"pem")
     with pytest.raises(ValueError, match="the channel's consensus is kafka: it has no Raft consenters"):
         module.with_consenter_certificate(raft_config("kafka"), "172.20.29.30:7050", b"pem")
+
+
+def lossy_ordering_service(module: ModuleType, losses: int) -> tuple[type, dict[str, Any]]:
+    """An admin whose ordering service accepts every update but loses the first `losses` of them (a Raft
+    leader that changed before it proposed them), and whose clock moves on 7 s per look."""
+    served: dict[str, Any] = {"state": "old", "submitted": 0}
+
+    class LossyAdmin(module.OrdererAdmin):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            """No settings: nothing here reaches a host."""
+
+        def current_config(self, channel: str) -> dict[str, Any]:
+            return {"state": served["state"]}
+
+        def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
+            return change(self.current_config(channel))
+
+        def submit(self, channel: str, envelope: Path) -> None:
+            served["submitted"] += 1
+            if served["submitted"] > losses:
+                served["state"] = "new"
+
+    return LossyAdmin, served
+
+
+def to_new(config: dict[str, Any]) -> bool:
+    if config["state"] == "new":
+        return False
+    config["state"] = "new"
+    return True
+
+
+@pytest.mark.parametrize("losses", [0, 1, 3])
+def test_a_configuration_update_the_ordering_service_lost_is_submitted_again(
+    monkeypatch: pytest.MonkeyPatch, losses: int
+) -> None:
+    module = admin_command()
+    clock = iter(range(0, 10_000, 7))
+    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    admin_class, served = lossy_ordering_service(module, losses)
+    assert admin_class().update_config("patientchannel", to_new)
+    assert served == {"state": "new", "submitted": losses + 1}
+    assert not admin_class().update_config("patientchannel", to_new), "an update already ordered is not submitted"
+    assert served["submitted"] == losses + 1
+
+
+def test_an_update_never_ordered_fails_after_the_last_submission(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = admin_command()
+    clock = iter(range(0, 10_000, 7))
+    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    admin_class, served = lossy_ordering_service(module, losses=module.UPDATE_SUBMISSIONS)
+    with pytest.raises(
+        module.CommandFailed, match=r"^patientchannel: submitted 4 times, the update was never ordered$"
+    ):
+        admin_class().update_config("patientchannel", to_new)
+    assert served == {"state": "old", "submitted": 4}

@@ -112,6 +112,10 @@ NEXT_UNIT = {"us": ("ms", 0.001), "ms": ("us", 1000), "s": ("ms", 1000), "m": ("
 CONFIG_UPDATE = 2  # common.HeaderType
 # Seconds an accepted configuration update may take to appear in a block at the orderer.
 ORDERED_WITHIN = 60
+# A configuration update not in the orderer's configuration this many seconds after it was accepted is
+# submitted again (recomputed), up to this many submissions in all.
+UPDATE_ORDERED_WITHIN = 20
+UPDATE_SUBMISSIONS = 4
 # Seconds a snapshot may take to be written after it was requested.
 SNAPSHOT_WITHIN = 300
 # Seconds every organisation's approval of a chaincode definition may take to reach this peer.
@@ -213,14 +217,29 @@ class Admin:
             return True
 
     def update_config(self, channel: str, change: Callable[[dict[str, Any]], bool]) -> bool:
-        """write_update, then submit the update signed by this admin alone (a change to this organisation's
-        own group, which its Admins policy governs). False, and nothing submitted, when nothing changes."""
-        with tempfile.TemporaryDirectory() as work:
-            envelope = Path(work) / "envelope.pb"
-            if not self.write_update(channel, change, envelope):
-                return False
-            self.submit(channel, envelope)
-            return True
+        """write_update, submit the update signed by this admin alone (a change to this organisation's own
+        group, which its Admins policy governs), and return once the configuration this admin's orderer
+        serves needs the change no more. False, and nothing submitted, when nothing changes.
+
+        An orderer answers a broadcast once it forwarded it, not once it is ordered: a Raft leader that
+        changes meanwhile (the orderer restarted just before) can lose it. Whoever relies on the change next
+        (an orderer restarting with the TLS certificate its consenter entry names) must find it there, so an
+        update not ordered in time is computed again from the configuration as it is and submitted again."""
+        for submitted_before in range(UPDATE_SUBMISSIONS):
+            with tempfile.TemporaryDirectory() as work:
+                envelope = Path(work) / "envelope.pb"
+                if not self.write_update(channel, change, envelope):
+                    return submitted_before > 0
+                self.submit(channel, envelope)
+            deadline = time.monotonic() + UPDATE_ORDERED_WITHIN
+            while time.monotonic() < deadline:
+                if not change(self.current_config(channel)):
+                    return True
+                time.sleep(1)
+            print(
+                f"{channel}: not ordered after {UPDATE_ORDERED_WITHIN} s, submitting the update again", file=sys.stderr
+            )
+        raise CommandFailed(f"{channel}: submitted {UPDATE_SUBMISSIONS} times, the update was never ordered")
 
     def submit(self, channel: str, envelope: Path) -> None:
         self.run("peer", "channel", "update", "-f", str(envelope), "-c", channel, *self.orderer_flags())
