@@ -1,6 +1,6 @@
 """The admin commands' parts that need no Fabric: the orderer's no-op configuration change (the same duration,
-written another way), retries while the ordering service is unavailable, a configuration update it lost submitted again, revocation lists in a channel's MSP,
-and the signatures a change to a channel's members needs."""
+written another way), retries while the ordering service is unavailable, a configuration update it lost
+submitted again, revocation lists in a channel's MSP, and the signatures a change to a channel's members needs."""
 
 from __future__ import annotations
 
