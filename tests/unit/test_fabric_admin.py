@@ -255,3 +255,34 @@ def test_an_update_never_ordered_fails_after_the_last_submission(monkeypatch: py
     ):
         admin_class().update_config("patientchannel", to_new)
     assert served == {"state": "old", "submitted": 4}
+
+
+def test_a_touch_submitted_again_writes_the_same_timeout_not_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = admin_command()
+    clock = iter(range(0, 10_000, 7))
+    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    served = {"timeout": "2s", "submitted": 0}
+
+    class LossyOrderer(module.OrdererAdmin):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            """No settings: nothing here reaches a host."""
+
+        def current_config(self, channel: str) -> dict[str, Any]:
+            value = {"timeout": served["timeout"]}
+            return {"channel_group": {"groups": {"Orderer": {"values": {"BatchTimeout": {"value": value}}}}}}
+
+        def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
+            config = self.current_config(channel)
+            self.pending = config
+            return change(config)
+
+        def submit(self, channel: str, envelope: Path) -> None:
+            served["submitted"] = int(served["submitted"]) + 1
+            if served["submitted"] > 1:  # the first is lost
+                served["timeout"] = self.pending["channel_group"]["groups"]["Orderer"]["values"]["BatchTimeout"][
+                    "value"
+                ]["timeout"]
+
+    assert LossyOrderer().touch_config("patientchannel") == "2000ms"
+    assert served == {"timeout": "2000ms", "submitted": 2}
