@@ -5,6 +5,7 @@ submitted again, revocation lists in a channel's MSP, and the signatures a chang
 from __future__ import annotations
 
 import base64
+import copy
 import importlib
 import importlib.util
 import sys
@@ -199,27 +200,38 @@ def test_a_consenter_that_is_not_there_or_a_kafka_channel_is_refused() -> None:
         module.with_consenter_certificate(raft_config("kafka"), "172.20.29.30:7050", b"pem")
 
 
-def lossy_ordering_service(module: ModuleType, losses: int) -> tuple[type, dict[str, Any]]:
-    """An admin whose ordering service accepts every update but loses the first `losses` of them (a Raft
-    leader that changed before it proposed them), and whose clock moves on 7 s per look."""
-    served: dict[str, Any] = {"state": "old", "submitted": 0}
+def lossy_ordering_service(module: ModuleType, config: dict[str, Any], losses: int) -> tuple[type, dict[str, Any]]:
+    """An admin whose ordering service serves `config`, accepts every update but loses the first `losses` of
+    them (a Raft leader that changed before it proposed them), and whose clock moves on 7 s per look."""
+    served: dict[str, Any] = {"config": config, "submitted": 0}
 
     class LossyAdmin(module.OrdererAdmin):  # type: ignore[name-defined,misc]
         def __init__(self) -> None:
             """No settings: nothing here reaches a host."""
 
         def current_config(self, channel: str) -> dict[str, Any]:
-            return {"state": served["state"]}
+            return copy.deepcopy(served["config"])
 
         def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
-            return change(self.current_config(channel))
+            self.pending = self.current_config(channel)
+            return bool(change(self.pending))
 
         def submit(self, channel: str, envelope: Path) -> None:
             served["submitted"] += 1
             if served["submitted"] > losses:
-                served["state"] = "new"
+                served["config"] = self.pending
 
     return LossyAdmin, served
+
+
+@pytest.fixture
+def frozen_time(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The admin command's module with a clock that moves on 7 s per look, and sleeps that return at once."""
+    module = admin_command()
+    clock = iter(range(0, 10_000, 7))
+    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
+    return module
 
 
 def to_new(config: dict[str, Any]) -> bool:
@@ -231,58 +243,29 @@ def to_new(config: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("losses", [0, 1, 3])
 def test_a_configuration_update_the_ordering_service_lost_is_submitted_again(
-    monkeypatch: pytest.MonkeyPatch, losses: int
+    frozen_time: ModuleType, losses: int
 ) -> None:
-    module = admin_command()
-    clock = iter(range(0, 10_000, 7))
-    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
-    admin_class, served = lossy_ordering_service(module, losses)
+    admin_class, served = lossy_ordering_service(frozen_time, {"state": "old"}, losses)
     assert admin_class().update_config("patientchannel", to_new)
-    assert served == {"state": "new", "submitted": losses + 1}
+    assert served == {"config": {"state": "new"}, "submitted": losses + 1}
     assert not admin_class().update_config("patientchannel", to_new), "an update already ordered is not submitted"
     assert served["submitted"] == losses + 1
 
 
-def test_an_update_never_ordered_fails_after_the_last_submission(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = admin_command()
-    clock = iter(range(0, 10_000, 7))
-    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
-    admin_class, served = lossy_ordering_service(module, losses=module.UPDATE_SUBMISSIONS)
+def test_an_update_never_ordered_fails_after_the_last_submission(frozen_time: ModuleType) -> None:
+    admin_class, served = lossy_ordering_service(frozen_time, {"state": "old"}, losses=frozen_time.UPDATE_SUBMISSIONS)
     with pytest.raises(
-        module.CommandFailed, match=r"^patientchannel: submitted 4 times, the update was never ordered$"
+        frozen_time.CommandFailed, match=r"^patientchannel: submitted 4 times, the update was never ordered$"
     ):
         admin_class().update_config("patientchannel", to_new)
-    assert served == {"state": "old", "submitted": 4}
+    assert served == {"config": {"state": "old"}, "submitted": 4}
 
 
-def test_a_touch_submitted_again_writes_the_same_timeout_not_the_next_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = admin_command()
-    clock = iter(range(0, 10_000, 7))
-    monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
-    served = {"timeout": "2s", "submitted": 0}
-
-    class LossyOrderer(module.OrdererAdmin):  # type: ignore[name-defined,misc]
-        def __init__(self) -> None:
-            """No settings: nothing here reaches a host."""
-
-        def current_config(self, channel: str) -> dict[str, Any]:
-            value = {"timeout": served["timeout"]}
-            return {"channel_group": {"groups": {"Orderer": {"values": {"BatchTimeout": {"value": value}}}}}}
-
-        def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
-            config = self.current_config(channel)
-            self.pending = config
-            return change(config)
-
-        def submit(self, channel: str, envelope: Path) -> None:
-            served["submitted"] = int(served["submitted"]) + 1
-            if served["submitted"] > 1:  # the first is lost
-                served["timeout"] = self.pending["channel_group"]["groups"]["Orderer"]["values"]["BatchTimeout"][
-                    "value"
-                ]["timeout"]
-
-    assert LossyOrderer().touch_config("patientchannel") == "2000ms"
-    assert served == {"timeout": "2000ms", "submitted": 2}
+def test_a_touch_submitted_again_writes_the_same_timeout_not_the_next_one(frozen_time: ModuleType) -> None:
+    config = {"channel_group": {"groups": {"Orderer": {"values": {"BatchTimeout": {"value": {"timeout": "2s"}}}}}}}
+    admin_class, served = lossy_ordering_service(frozen_time, config, losses=1)
+    assert admin_class().touch_config("patientchannel") == "2000ms"
+    assert served["submitted"] == 2
+    assert served["config"]["channel_group"]["groups"]["Orderer"]["values"]["BatchTimeout"]["value"] == {
+        "timeout": "2000ms"
+    }
