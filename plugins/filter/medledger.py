@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from medledger_tools.artifacts import release_name
 from medledger_tools.topology import (
     ca_authorities,
     enrolment_counts,
@@ -53,6 +54,7 @@ def medledger_first_enrolling_hosts(hostvars: Any, groups: Any, hosts: list[str]
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
+            "medledger_artifact_release": release_name,
             "medledger_ca_authorities": ca_authorities,
             "medledger_enrolment_counts": medledger_enrolment_counts,
             "medledger_first_enrolling_hosts": medledger_first_enrolling_hosts,

@@ -33,10 +33,14 @@ def artifacts(tmp_path: Path) -> Path:
     directory = tmp_path / "artifacts"
     directory.mkdir()
     manifest: dict[str, dict[str, object]] = {"artifacts": {}, "unavailable": {}}
-    for name in yaml.safe_load((REPO_ROOT / "versions.yml").read_text()):
+    for name, recipe in yaml.safe_load((REPO_ROOT / "versions.yml").read_text()).items():
         tarball = directory / f"{name}.tar.gz"
         tarball.write_bytes(name.encode())
         digest = subprocess.run(["sha256sum", str(tarball)], capture_output=True, text=True, check=True)
-        manifest["artifacts"][name] = {"tarball": tarball.name, "sha256": digest.stdout.split()[0]}
+        manifest["artifacts"][name] = {
+            "tarball": tarball.name,
+            "sha256": digest.stdout.split()[0],
+            "version": str(recipe["version"]),
+        }
     (directory / "manifest.json").write_text(json.dumps(manifest))
     return directory

@@ -149,6 +149,30 @@ def test_unavailable_artifact_stops_before_any_host(inventory: Path, artifacts: 
     assert recap_hosts(output) == {"localhost"}
 
 
+@pytest.mark.parametrize("playbook", ["site.yml", "upgrade-fabric.yml"])
+def test_a_release_the_manifest_lacks_stops_before_any_host(playbook: str, inventory: Path, artifacts: Path) -> None:
+    global_var("common_artifact_versions", {"fabric": "2.5.1"})(inventory)
+    result = run_playbook("-i", str(inventory), str(REPO_ROOT / "playbooks" / playbook), ARTIFACTS_DIR=str(artifacts))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (
+        f"the inventory's common_artifact_versions asks for fabric 2.5.1, which is not in {artifacts}/manifest.json "
+        "(it has 2.5.0, 2.5.9); add a recipe fabric@2.5.1 to versions.yml and run `make artifacts`"
+    ) in " ".join(output.split()), output[-2000:]
+    assert recap_hosts(output) == {"localhost"}
+
+
+def test_an_altered_tarball_of_the_release_the_inventory_picks_stops_before_any_host(
+    inventory: Path, artifacts: Path
+) -> None:
+    global_var("common_artifact_versions", {"fabric": "2.5.0"})(inventory)
+    (artifacts / "fabric@2.5.0.tar.gz").write_bytes(b"tampered")
+    code, output = run_site(inventory, artifacts)
+    assert code != 0
+    assert "fabric@2.5.0.tar.gz does not match the manifest SHA-256; run `make artifacts`" in output
+    assert recap_hosts(output) == {"localhost"}
+
+
 @pytest.mark.parametrize(
     ("playbook", "extra", "expected"),
     [

@@ -13,6 +13,7 @@ import pytest
 
 from medledger_tools import artifacts
 from medledger_tools.artifacts import ArtifactError, Recipe
+from medledger_tools.paths import REPO_ROOT
 
 
 def make_tree(root: Path, mtime: int) -> Path:
@@ -115,3 +116,65 @@ def test_jars_must_match_the_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_recipe_key_follows_the_pin() -> None:
     assert Recipe("kafka", {"version": "3.9.2"}).key != Recipe("kafka", {"version": "3.9.1"}).key
     assert Recipe("kafka", {"version": "3.9.2"}).key == Recipe("kafka", {"version": "3.9.2"}).key
+
+
+def test_another_release_of_an_artifact_is_listed_beside_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = tmp_path / "versions.yml"
+    versions.write_text("demo:\n  version: '1.0'\ndemo@0.9:\n  version: '0.9'\n")
+    trees = {version: make_tree(tmp_path / version, 0) for version in ("1.0", "0.9")}
+    trees["0.9"] = trees["0.9"].rename(trees["0.9"].with_name("demo-0.9"))
+
+    def fake_build(recipe: Recipe, _lock: Any) -> tuple[Path, dict[str, str]]:
+        tarball = tmp_path / f"{recipe.root}.tar.gz"
+        artifacts.deterministic_tarball(trees[recipe.version], tarball)
+        return tarball, {}
+
+    monkeypatch.setattr(artifacts, "build", fake_build)
+    manifest = artifacts.make_artifacts(versions, tmp_path / "out", only=["demo"])
+    releases = {
+        name: (entry["artifact"], entry["version"], entry["root"]) for name, entry in manifest["artifacts"].items()
+    }
+    assert releases == {"demo": ("demo", "1.0", "demo-1.0"), "demo@0.9": ("demo", "0.9", "demo-0.9")}
+
+
+@pytest.mark.parametrize(
+    ("recipes", "refusal"),
+    [
+        (
+            "demo:\n  version: '1.0'\ndemo@0.8:\n  version: '0.9'\n",
+            r"recipe demo@0\.8 builds version 0\.9; name it demo@0\.9",
+        ),
+        (
+            "other:\n  version: '1.0'\ndemo@0.9:\n  version: '0.9'\n",
+            r"demo@0\.9 is a release of demo, which has no recipe",
+        ),
+        (
+            "demo:\n  version: '1.0'\ndemo@1.0:\n  version: '1.0'\n",
+            r"recipe demo@1\.0 builds the default release of demo",
+        ),
+    ],
+)
+def test_a_release_recipe_that_names_another_version_or_no_artifact_is_refused(
+    tmp_path: Path, recipes: str, refusal: str
+) -> None:
+    versions = tmp_path / "versions.yml"
+    versions.write_text(recipes)
+    with pytest.raises(ArtifactError, match=refusal):
+        artifacts.load_recipes(versions)
+
+
+def test_the_repositorys_fabric_releases_differ_only_in_their_pin() -> None:
+    recipes = {recipe.name: recipe for recipe in artifacts.load_recipes(REPO_ROOT / "versions.yml")}
+    default, earlier = recipes["fabric"].spec["go"][0], recipes["fabric@2.5.0"].spec["go"][0]
+    assert earlier["packages"] == default["packages"] and earlier["copy"] == default["copy"]
+    assert "Version=2.5.0" in earlier["ldflags"] and earlier["version"].endswith("-bd8e24856939")
+
+
+def test_an_inventory_picks_a_release_by_version() -> None:
+    releases = {"fabric": {"version": "2.5.9"}, "fabric@2.5.0": {"version": "2.5.0"}, "kafka": {"version": "3.9.2"}}
+    assert artifacts.release_name("fabric", {"fabric": "2.5.0"}, releases) == "fabric@2.5.0"
+    assert artifacts.release_name("fabric", {"fabric": "2.5.9"}, releases) == "fabric"
+    assert artifacts.release_name("kafka", {"fabric": "2.5.0"}, releases) == "kafka"
+    assert artifacts.release_name("fabric", {"fabric": "2.5.1"}, releases) == "fabric@2.5.1", "refused by preflight"

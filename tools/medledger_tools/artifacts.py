@@ -48,8 +48,15 @@ class ArtifactError(Exception):
 
 @dataclass(frozen=True)
 class Recipe:
+    """One recipe of versions.yml. `name` is an artifact's (its default release) or `<artifact>@<version>`
+    (another release of it, which an inventory picks with common_artifact_versions)."""
+
     name: str
     spec: dict[str, Any]
+
+    @property
+    def artifact(self) -> str:
+        return self.name.split("@", 1)[0]
 
     @property
     def version(self) -> str:
@@ -57,7 +64,7 @@ class Recipe:
 
     @property
     def root(self) -> str:
-        return f"{self.name}-{self.version}"
+        return f"{self.artifact}-{self.version}"
 
     @property
     def key(self) -> str:
@@ -70,8 +77,31 @@ class Recipe:
 
 
 def load_recipes(path: Path) -> list[Recipe]:
-    data = yaml.safe_load(path.read_text())
-    return [Recipe(name, spec) for name, spec in data.items()]
+    """The recipes, refusing a release whose name and version disagree or whose artifact has no default."""
+    recipes = [Recipe(name, spec) for name, spec in yaml.safe_load(path.read_text()).items()]
+    defaults = {recipe.name: recipe for recipe in recipes if "@" not in recipe.name}
+    for recipe in recipes:
+        if "@" not in recipe.name:
+            continue
+        if recipe.name != f"{recipe.artifact}@{recipe.version}":
+            raise ArtifactError(f"{path.name}: recipe {recipe.name} builds version {recipe.version}; name it "
+                                f"{recipe.artifact}@{recipe.version}")  # fmt: skip
+        if recipe.artifact not in defaults:
+            raise ArtifactError(f"{path.name}: recipe {recipe.name} is a release of {recipe.artifact}, which has "
+                                "no recipe of its own (the default release)")  # fmt: skip
+        if defaults[recipe.artifact].version == recipe.version:
+            raise ArtifactError(f"{path.name}: recipe {recipe.name} builds the default release of {recipe.artifact}")
+    return recipes
+
+
+def release_name(artifact: str, versions: dict[str, Any], releases: dict[str, Any]) -> str:
+    """The manifest's name for the release of `artifact` an inventory picks (common_artifact_versions, a
+    version per artifact): the artifact's own name for its default release or when none is picked,
+    `<artifact>@<version>` for another (which the manifest may lack: the preflight refuses that)."""
+    wanted = versions.get(artifact)
+    if wanted is None or str(releases.get(artifact, {}).get("version")) == str(wanted):
+        return artifact
+    return f"{artifact}@{wanted}"
 
 
 def sha256_file(path: Path) -> str:
@@ -356,6 +386,7 @@ def install(recipe: Recipe, tarball: Path, out: Path) -> dict[str, Any]:
         archive.extractall(out, filter="data")
     tree = out / recipe.root
     return {
+        "artifact": recipe.artifact,
         "version": recipe.version,
         "tarball": target.name,
         "sha256": sha256_file(target),
@@ -382,7 +413,7 @@ def make_artifacts(versions: Path, out: Path, only: list[str]) -> dict[str, Any]
         manifest = json.loads((out / MANIFEST).read_text())
     lock = read_maven_lock()
     for recipe in load_recipes(versions):
-        if only and recipe.name not in only:
+        if only and recipe.artifact not in only and recipe.name not in only:
             continue
         try:
             tarball, _ = build(recipe, lock)
@@ -411,7 +442,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medledger-artifacts", description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=Path, default=REPO_ROOT / "versions.yml")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
-    parser.add_argument("--only", nargs="*", default=[], help="build only these artifacts")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=[],
+        help="build only these artifacts (every release of each) or releases (name@version)",
+    )
     parser.add_argument("--lock", action="store_true", help="rewrite maven.lock from what Maven resolves")
     args = parser.parse_args(argv)
     try:
@@ -422,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     except ArtifactError as error:
         print(f"artifacts: error: {error}", file=sys.stderr)
         return 1
-    built = ", ".join(f"{name} {entry['version']}" for name, entry in manifest["artifacts"].items())
+    built = ", ".join(f"{name.split('@')[0]} {entry['version']}" for name, entry in manifest["artifacts"].items())
     progress(f"built: {built or 'nothing'}; manifest {args.out / MANIFEST}")
     for name, entry in manifest["unavailable"].items():
         progress(f"unavailable: {name} {entry['version']} ({entry['reason']})")

@@ -1,0 +1,90 @@
+"""Day 2 on a Raft lab deployed on Fabric 2.5.0 (inventories/fabric-2.5.0, `make infra-raft`): the rolling
+upgrade to versions.yml's default release (playbooks/upgrade-fabric.yml, the inventory without the overlay).
+site.yml refuses to switch a running node's release and changes nothing; the playbook restarts each orderer,
+then each peer, on the new release, one at a time, while a patient keeps committing records through the first
+hospital's peers (failing over from a peer that restarts); afterwards every node runs the new release, every
+orderer is an active consenter of every channel, the ledger is whole, and a second run changes nothing.
+Runs first in the fresh Raft stage, which deploys the earlier release for it."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medledger_tools import lab_clients
+from medledger_tools.lab_clients import Ledger
+from medledger_tools.paths import REPO_ROOT
+
+from .conftest import deployed, lab_host
+from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, patient_records, playbook
+from .ordering import heights, level_at_least, ordered_channels, orderer_admin, orderers, wait_until
+
+pytestmark = pytest.mark.lab
+
+UPGRADE = "playbooks/upgrade-fabric.yml"
+DEFAULT_RELEASE = str(yaml.safe_load((REPO_ROOT / "versions.yml").read_text())["fabric"]["version"])
+# As the renewal test: a client failing over between the hospital's peers waits this long while a node restarts.
+PATIENCE = 60
+NODE_UNITS = {"orderers": "fabric-orderer", "peers": "fabric-peer"}
+
+
+def running_releases() -> dict[str, str]:
+    """Each Fabric node's running release, as "<host> <unit>" -> the release folder its process was started
+    from: systemd started it through the fabric link, which the kernel resolved to that folder then."""
+    found = {}
+    for group, unit in NODE_UNITS.items():
+        for host in deployed().members(group):
+            binary = lab_host(host).check_output(f"readlink /proc/$(systemctl show -p MainPID --value {unit})/exe")
+            found[f"{host} {unit}"] = binary.split("/")[-3].removeprefix("fabric-")
+    return found
+
+
+def fabric_links() -> dict[str, str]:
+    hosts = sorted(set(deployed().members("orderers")) | set(deployed().members("peers")))
+    return {host: lab_host(host).check_output("readlink /opt/medledger/fabric") for host in hosts}
+
+
+def test_fabric_is_upgraded_one_node_at_a_time_while_records_commit(tmp_path: Path) -> None:
+    before = running_releases()
+    if set(before.values()) == {DEFAULT_RELEASE}:
+        pytest.skip(f"the lab runs Fabric {DEFAULT_RELEASE} already; make infra-raft deploys 2.5.0 to upgrade it")
+    assert set(before.values()) == {"2.5.0"}, before
+
+    # site.yml with the inventory asking for the default release: refused on every node's host, nothing changed.
+    restarts = invocations(deployed().hosts)
+    refused = lab_clients.ansible("playbooks/site.yml")
+    assert refused.returncode != 0
+    assert "its nodes switch release only through playbooks/upgrade-fabric.yml" in " ".join(refused.stdout.split())
+    assert running_releases() == before
+    assert set(fabric_links().values()) == {"fabric-2.5.0"}
+    assert invocations(deployed().hosts) == restarts
+
+    ledger = Ledger(deployed())
+    patient = ledger.new_client("OrgPatient", tmp_path, "pat")
+    hospital_peers = [
+        peer for peer in ledger.channel_peers(PATIENT_CHANNEL) if deployed().peer_organisation(peer) == "OrgPatient"
+    ]
+    with Writer(patient, hospital_peers, "t-upgrade", patience=PATIENCE) as writer:
+        playbook(UPGRADE)
+    assert writer.failures == [] and len(writer.committed) > 0
+
+    assert running_releases() == dict.fromkeys(before, DEFAULT_RELEASE)
+    assert set(fabric_links().values()) == {f"fabric-{DEFAULT_RELEASE}"}
+    for channel in ordered_channels():
+        assert {orderer: orderer_admin(orderer, "relation", channel) for orderer in orderers()} == dict.fromkeys(
+            orderers(), "consenter active"
+        ), channel
+        reached = wait_until(partial(heights, channel), level_at_least(max(heights(channel).values())))
+        assert len(set(reached.values())) == 1, (channel, reached)
+
+    # What was written before and during the upgrade is read, and a new record commits through each hospital peer.
+    for peer in hospital_peers:
+        with patient_records(patient, peer) as records:
+            assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[0])
+            assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[-1])
+            records.submit("SavePatientData", patient.signed_record(f"t-upgraded-{peer}", b"r").to_json())
+
+    assert changed_hosts(playbook(UPGRADE)) == {}
