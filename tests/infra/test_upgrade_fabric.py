@@ -18,7 +18,7 @@ from medledger_tools import lab_clients
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
-from .conftest import deployed, lab_host
+from .conftest import deployed, lab_host, role_var
 from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, patient_records, playbook
 from .ordering import heights, level_at_least, ordered_channels, orderer_admin, orderers, wait_until
 
@@ -28,17 +28,24 @@ UPGRADE = "playbooks/upgrade-fabric.yml"
 DEFAULT_RELEASE = str(yaml.safe_load((REPO_ROOT / "versions.yml").read_text())["fabric"]["version"])
 # As the renewal test: a client failing over between the hospital's peers waits this long while a node restarts.
 PATIENCE = 60
-NODE_UNITS = {"orderers": "fabric-orderer", "peers": "fabric-peer"}
+# Each kind of Fabric node: its role, whose variables name its identity and operations port.
+NODE_ROLES = {"orderers": "fabric_orderer", "peers": "fabric_peer"}
 
 
 def running_releases() -> dict[str, str]:
-    """Each Fabric node's running release, as "<host> <unit>" -> the release folder its process was started
-    from: systemd started it through the fabric link, which the kernel resolved to that folder then."""
+    """Each Fabric node's running release, "<host> <role>" -> what its operations service's /version says."""
     found = {}
-    for group, unit in NODE_UNITS.items():
+    for group, role in NODE_ROLES.items():
         for host in deployed().members(group):
-            binary = lab_host(host).check_output(f"readlink /proc/$(systemctl show -p MainPID --value {unit})/exe")
-            found[f"{host} {unit}"] = binary.split("/")[-3].removeprefix("fabric-")
+            address = deployed().hostvars[host]["ansible_host"]
+            port = role_var(role, f"{role}_operations_port", host)
+            tls_ca = f"{role_var(role, f'{role}_msp_dir', host)}/{deployed().hostvars[host][f'{role}_name']}/tls/ca.crt"
+            fetch = (
+                "import json, ssl, urllib.request; "
+                f"tls = ssl.create_default_context(cafile='{tls_ca}'); "
+                f"print(json.load(urllib.request.urlopen('https://{address}:{port}/version', context=tls))['Version'])"
+            )
+            found[f"{host} {role}"] = lab_host(host).check_output(f'python3 -c "{fetch}"').strip()
     return found
 
 

@@ -269,3 +269,17 @@ def test_a_touch_submitted_again_writes_the_same_timeout_not_the_next_one(frozen
     assert served["config"]["channel_group"]["groups"]["Orderer"]["values"]["BatchTimeout"]["value"] == {
         "timeout": "2000ms"
     }
+
+
+def test_an_orderer_that_cannot_serve_its_blocks_yet_is_asked_again(frozen_time: ModuleType) -> None:
+    admin_class, served = lossy_ordering_service(frozen_time, {"state": "old"}, losses=0)
+    refusals = [frozen_time.CommandFailed("peer channel failed: Error: can't read the block: &{SERVICE_UNAVAILABLE}")]
+
+    class RestartedAdmin(admin_class):  # type: ignore[misc,valid-type]
+        def current_config(self, channel: str) -> dict[str, Any]:
+            if served["submitted"] and refusals:
+                raise refusals.pop()
+            return dict(super().current_config(channel))
+
+    assert RestartedAdmin().update_config("patientchannel", to_new)
+    assert served == {"config": {"state": "new"}, "submitted": 1} and refusals == []

@@ -231,11 +231,21 @@ class Admin:
                 self.submit(channel, envelope)
             deadline = time.monotonic() + ORDERED_WITHIN
             while time.monotonic() < deadline:
-                if not change(self.current_config(channel)):
+                if self.has_config(channel, change):
                     return True
                 time.sleep(1)
             print(f"{channel}: not ordered after {ORDERED_WITHIN} s, submitting the update again", file=sys.stderr)
         raise CommandFailed(f"{channel}: submitted {UPDATE_SUBMISSIONS} times, the update was never ordered")
+
+    def has_config(self, channel: str, change: Callable[[dict[str, Any]], bool]) -> bool:
+        """Whether the channel's configuration at this admin's orderer needs `change` no more; not yet while
+        that orderer cannot serve its blocks (it just restarted and knows no leader yet)."""
+        try:
+            return not change(self.current_config(channel))
+        except CommandFailed as error:
+            if not unavailable(error):
+                raise
+            return False
 
     def submit(self, channel: str, envelope: Path) -> None:
         self.run("peer", "channel", "update", "-f", str(envelope), "-c", channel, *self.orderer_flags())
@@ -600,6 +610,10 @@ class PeerAdmin(Admin):
         return ["--peerAddresses", address, "--tlsRootCertFiles", tls_ca]
 
 
+def unavailable(error: CommandFailed) -> bool:
+    return "code = Unavailable" in str(error) or "SERVICE_UNAVAILABLE" in str(error)
+
+
 def while_unavailable(operation: Callable[[], str]) -> str:
     """Run an operation that checks before it acts again while the ordering service is UNAVAILABLE."""
     attempt = 1
@@ -607,8 +621,7 @@ def while_unavailable(operation: Callable[[], str]) -> str:
         try:
             return operation()
         except CommandFailed as error:
-            unavailable = "code = Unavailable" in str(error) or "SERVICE_UNAVAILABLE" in str(error)
-            if not unavailable or attempt == UNAVAILABLE_ATTEMPTS:
+            if not unavailable(error) or attempt == UNAVAILABLE_ATTEMPTS:
                 raise
             print(f"ordering service unavailable (attempt {attempt}), trying again: {error}", file=sys.stderr)
         attempt += 1
@@ -631,7 +644,7 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911 
             admin.genesis(channel, target)
             return target
         case ["touch-config", channel]:
-            return admin.touch_config(channel)
+            return while_unavailable(lambda: admin.touch_config(channel))
         case ["consensus", channel]:
             return json.dumps(admin.consensus(channel))
         case ["maintenance", channel, "on" | "off" as state]:
