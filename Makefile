@@ -105,15 +105,18 @@ infra-raft: venv ## On a fresh lab: deploy Fabric 2.5.0 with Raft ordering and t
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab --durations=15 $(RAFT_TESTS) $(RAFT_SKIPPED)
 
 .PHONY: bench
-bench: venv ## Reproduce the paper's ledger benchmarks: Kafka lab, then a fresh Raft lab (bench/results/)
+bench: venv ## Reproduce the paper's evaluation: client operations, Kafka lab, then a fresh Raft lab; bench/results/REPORT.md
+	$(RUN) python bench/client_ops.py
 	$(MAKE) up
 	$(RUN) medledger-lab check
 	$(RUN) python bench/ledger.py
+	$(RUN) python bench/services.py
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
+	$(RUN) python bench/report.py
 
 .PHONY: bench-services
 bench-services: venv ## The data client's time per phase at 1 MB through the services, beside Table 5 (lab up)

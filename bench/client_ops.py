@@ -160,6 +160,10 @@ def spread(figures: dict[str, float] | None) -> str:
     return f"{figures['median_ms']:.2f} ({figures['p10_ms']:.2f}-{figures['p90_ms']:.2f})"
 
 
+def times(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+
+
 def table(results: dict[str, Any]) -> str:
     """Markdown: one row per operation and size."""
     lines = [
@@ -169,7 +173,7 @@ def table(results: dict[str, Any]) -> str:
     ]
     for size, operations in results.items():
         for name, row in operations.items():
-            ratio = f"{row['paper_over_ours']:,.2g}x" if "paper_over_ours" in row else "-"
+            ratio = times(row["paper_over_ours"]) if "paper_over_ours" in row else "-"
             lines.append(
                 f"| {name} {MEANING[name]} | {size} | {row['paper_table_4_ms']:g} | {spread(row.get('paper'))} "
                 f"| {spread(row.get('ours'))} | {ratio} |"
