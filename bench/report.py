@@ -101,10 +101,53 @@ def ledger_section(ledgers: dict[str, dict[str, Any]]) -> str:
             f"| {art['mean_ms'] if art else 0:.1f} / {art['p99_ms'] if art else 0:.1f} | {PAPER['query_qps']:.0f} |"
         )
     lines.append(
-        "\nThe Data Usage Channel's queries (usage records, Fig. 9(d)'s second curve), batch sizes (Fig. 9(a), (b)) "
-        "and sharing throughput (Fig. 9(c)) are not measured yet."
+        "\nThe Data Usage Channel's queries (usage records, Fig. 9(d)'s second curve) and sharing throughput "
+        "(Fig. 9(c)) are not measured yet."
     )
     return "\n".join(lines) + "\n"
+
+
+def batch_section(results: Path) -> str:
+    measured = load(results, "batch-sizes.json")
+    if measured is None:
+        return missing("the add-record maximum per batch (Fig. 9(a), (b))", "uv run python bench/batch_sizes.py")
+    lines = [
+        f"{CONSENSUS.get(measured['consensus'], measured['consensus'])} ordering, batch timeout "
+        f"{measured['batch_timeout']}, measured {measured['measured_at'][:10]}. The paper gives no figure per "
+        f"setting in its text, only that the maximum rises, then stays at about {measured['paper_plateau_tps']:.0f}.\n",
+        "| max message count | preferred max size | add-record TPS (3 % rule) | mean to commit, ms |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for run in measured["settings"]:
+        lines.append(
+            f"| {run['max_message_count']} | {run['preferred_max_kb']} KB | {run['best']['achieved']:.1f} "
+            f"| {run['best']['mean_ms']:.0f} |"
+        )
+    plot_batches(measured, results / "fig9ab-batch-sizes.png")
+    return "\n".join(lines) + "\n\n![add-record maximum per batch](fig9ab-batch-sizes.png)\n"
+
+
+def plot_batches(measured: dict[str, Any], target: Path) -> None:
+    """Fig. 9(a) (message count at 512 KB) and (b) (preferred size at 100 messages), the paper's plateau drawn."""
+    figure, (by_count, by_size) = plt.subplots(1, 2, figsize=(9, 4), sharey=True)
+    runs = measured["settings"]
+    counted = [run for run in runs if run["preferred_max_kb"] == 512]
+    sized = [run for run in runs if run["max_message_count"] == 100 and run["preferred_max_kb"] != 512]
+    for axes, chosen, key, label in (
+        (by_count, counted, "max_message_count", "max message count (512 KB)"),
+        (by_size, sized, "preferred_max_kb", "preferred max size, KB (100 messages)"),
+    ):
+        axes.plot(
+            [run[key] for run in chosen], [run["best"]["achieved"] for run in chosen], marker="o", label="MedLedger"
+        )
+        axes.axhline(measured["paper_plateau_tps"], color="grey", linestyle="--", label="paper's plateau")
+        axes.set_xlabel(label)
+        axes.grid(alpha=0.3)
+    by_count.set_ylabel("maximum add-record rate (TPS)")
+    by_count.legend()
+    figure.tight_layout()
+    figure.savefig(target, dpi=120)
+    plt.close(figure)
 
 
 def plot_rates(ledgers: dict[str, dict[str, Any]], steps: str, paper: float, unit: str, target: Path) -> None:
@@ -152,7 +195,8 @@ def report(results: Path) -> str:
         "on a 24-CPU host and its client on an Android phone.\n\n"
         f"## Table 4: client operations\n\n{client_section(results)}\n"
         f"## Table 5: the phases through the services\n\n{phases_section(results)}\n"
-        f"## Fig. 9: the ledger's rates\n\n{ledger_section(ledgers)}\n{plots}"
+        f"## Fig. 9: the ledger's rates\n\n{ledger_section(ledgers)}\n{plots}\n"
+        f"## Fig. 9(a), (b): the batch\n\n{batch_section(results)}"
     )
 
 

@@ -13,6 +13,7 @@ from medledger_tools.paths import REPO_ROOT
 # bench/ is not a package: its modules import each other by name.
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
+import batch_sizes
 import report
 
 
@@ -40,3 +41,29 @@ def test_the_report_draws_what_was_measured_and_names_what_was_not(tmp_path: Pat
     assert "_Not measured yet: the four phases through the services (`make bench-services`)._" in written
     for plot in ("fig-add-record.png", "fig9d-queries.png"):
         assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_batch_settings_are_the_papers_table_6() -> None:
+    kb = batch_sizes.KB
+    assert batch_sizes.settings() == [(count, 512 * kb) for count in (5, 10, 15, 30, 75, 100)] + [
+        (100, size * kb) for size in (32, 64, 128, 256)
+    ]
+
+
+def test_the_batch_figures_are_reported_per_setting_with_the_papers_plateau(tmp_path: Path) -> None:
+    runs = [
+        {"max_message_count": count, "preferred_max_kb": size, "best": step(200, tps, 0.0, 900)}
+        for count, size, tps in ((5, 512, 40.0), (100, 512, 90.0), (100, 32, 55.0))
+    ]
+    measured = {
+        "consensus": "kafka",
+        "measured_at": "2026-11-27T00:00:00Z",
+        "batch_timeout": "2s",
+        "settings": runs,
+        "paper_plateau_tps": 140.0,
+    }
+    (tmp_path / "batch-sizes.json").write_text(json.dumps(measured))
+    assert report.main(["--results", str(tmp_path)]) == 0
+    written = (tmp_path / "REPORT.md").read_text()
+    assert "| 5 | 512 KB | 40.0 | 900 |" in written and "| 100 | 32 KB | 55.0 | 900 |" in written
+    assert (tmp_path / "fig9ab-batch-sizes.png").read_bytes().startswith(b"\x89PNG")

@@ -283,3 +283,30 @@ def test_an_orderer_that_cannot_serve_its_blocks_yet_is_asked_again(frozen_time:
 
     assert RestartedAdmin().update_config("patientchannel", to_new)
     assert served == {"config": {"state": "new"}, "submitted": 1} and refusals == []
+
+
+def batch_config(count: int = 100, preferred: int = 524288) -> dict[str, Any]:
+    size = {"max_message_count": count, "absolute_max_bytes": 103809024, "preferred_max_bytes": preferred}
+    return {"channel_group": {"groups": {"Orderer": {"values": {"BatchSize": {"value": size}}}}}}
+
+
+def test_a_batch_size_is_set_once_and_keeps_the_absolute_maximum() -> None:
+    module = channel_config_module()
+    config = batch_config()
+    assert module.with_batch_size(config, 30, 524288)
+    assert config == batch_config(30)
+    assert not module.with_batch_size(config, 30, 524288)
+
+
+@pytest.mark.parametrize(
+    ("count", "preferred", "refusal"),
+    [
+        (0, 524288, "a batch needs at least 1 message and 1 byte, not 0 and 524288"),
+        (10, 200_000_000, "a preferred size of 200000000 bytes exceeds the channel's absolute maximum"),
+    ],
+)
+def test_a_batch_size_fabric_would_refuse_is_refused(count: int, preferred: int, refusal: str) -> None:
+    config = batch_config()
+    with pytest.raises(ValueError, match=refusal):
+        channel_config_module().with_batch_size(config, count, preferred)
+    assert config == batch_config()

@@ -326,3 +326,24 @@ def with_consenter_certificate(config: dict[str, Any], endpoint: str, certificat
         return False
     consenter.update(client_tls_cert=encoded, server_tls_cert=encoded)
     return True
+
+
+def with_batch_size(config: dict[str, Any], max_message_count: int, preferred_max_bytes: int) -> bool:
+    """Set the channel's BatchSize (a block is cut at max_message_count envelopes or once it holds
+    preferred_max_bytes) in a decoded channel configuration; False when it is so already. The absolute maximum
+    stays: an envelope larger than the preferred size still gets a block of its own."""
+    if max_message_count < 1 or preferred_max_bytes < 1:
+        raise ValueError(
+            f"a batch needs at least 1 message and 1 byte, not {max_message_count} and {preferred_max_bytes}"
+        )
+    value = config["channel_group"]["groups"]["Orderer"]["values"]["BatchSize"]["value"]
+    if preferred_max_bytes > int(value["absolute_max_bytes"]):
+        raise ValueError(
+            f"a preferred size of {preferred_max_bytes} bytes exceeds the channel's absolute maximum "
+            f"({value['absolute_max_bytes']} bytes)"
+        )
+    wanted = {"max_message_count": max_message_count, "preferred_max_bytes": preferred_max_bytes}
+    if all(int(value.get(key, 0)) == number for key, number in wanted.items()):
+        return False
+    value.update(wanted)
+    return True

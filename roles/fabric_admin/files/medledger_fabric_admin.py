@@ -25,6 +25,9 @@ picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_a
       Raft consenter at HOST:PORT in the channel's configuration; nothing when it is so already
   medledger-orderer-admin revocations CHANNEL CRL...
       as medledger-peer-admin's, for the orderer organisation's MSP in the channel's Orderer group
+  medledger-orderer-admin batch CHANNEL COUNT BYTES
+      cut the channel's blocks at COUNT envelopes or once they hold BYTES (its BatchSize: max message count,
+      preferred max bytes), as the benchmarks of Fig. 9(a) and (b) change it; nothing when it is so already
   medledger-orderer-admin touch-config CHANNEL
       submit a configuration update that changes nothing the network does (BatchTimeout written in
       another unit: 2s -> 2000ms -> 2000000us -> 2000ms ...): a transaction through the ordering
@@ -103,6 +106,7 @@ from medledger_channel_config import (
     consensus_type,
     load_spec,
     signers_still_needed,
+    with_batch_size,
     with_consenter_certificate,
     with_revocation_list,
 )
@@ -324,6 +328,14 @@ class OrdererAdmin(Admin):
             return with_consenter_certificate(config, endpoint, pem)
 
         return "updated" if self.update_config(channel, set_certificate) else "unchanged"
+
+    def batch(self, channel: str, max_message_count: int, preferred_max_bytes: int) -> str:
+        """The channel's BatchSize, signed by the orderer organisation's admin; nothing when it is so already."""
+
+        def set_batch(config: dict[str, Any]) -> bool:
+            return with_batch_size(config, max_message_count, preferred_max_bytes)
+
+        return "updated" if self.update_config(channel, set_batch) else "unchanged"
 
     def remove(self, channel: str) -> str:
         listed = self.channels()
@@ -628,7 +640,7 @@ def while_unavailable(operation: Callable[[], str]) -> str:
         time.sleep(UNAVAILABLE_DELAY)
 
 
-def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911 - one return per subcommand
+def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911, PLR0912 - one case per subcommand
     match args:
         case ["channels"]:
             return json.dumps(admin.channels(), indent=2)
@@ -657,6 +669,8 @@ def orderer_main(admin: OrdererAdmin, args: list[str]) -> str:  # noqa: PLR0911 
             return while_unavailable(lambda: admin.consenter(channel, endpoint, certificate))
         case ["revocations", channel, *crl_files] if crl_files:
             return admin.revocations(channel, crl_files)
+        case ["batch", channel, count, size] if count.isdigit() and size.isdigit():
+            return while_unavailable(lambda: admin.batch(channel, int(count), int(size)))
     raise SystemExit(__doc__)
 
 
