@@ -33,10 +33,13 @@ def test_the_maximum_is_the_best_step_within_3_percent_errors_and_the_art_claim_
 def test_the_report_draws_what_was_measured_and_names_what_was_not(tmp_path: Path) -> None:
     ledger = {"measured_at": "2026-11-27T00:00:00Z", "add_steps": STEPS, "query_steps": STEPS}
     (tmp_path / "ledger-kafka.json").write_text(json.dumps(ledger))
+    usage_steps = [step(100, 98, 0.0, 30), step(200, 150, 0.1, 400)]
+    (tmp_path / "ledger-etcdraft.json").write_text(json.dumps(ledger | {"usage_query_steps": usage_steps}))
     assert report.main(["--results", str(tmp_path)]) == 0
     written = (tmp_path / "REPORT.md").read_text()
-    assert "| Kafka (2026-11-27) | 380.0 | 140 | 380.0 | 190.0 | 95.0 / 190.0 | 166 |" in written
-    assert "Raft" not in written.split("## Fig. 9")[1], "no Raft figures were measured"
+    assert "| Kafka (2026-11-27), index records | 380.0 | 140 | 380.0 | 190.0 | 95.0 / 190.0 | 166 |" in written
+    assert "| Kafka, usage records | not measured in this run |" in written
+    assert "| Raft (2026-11-27), usage records | 380.0 | 140 | 98.0 | 98.0 | 30.0 / 60.0 | 166 |" in written
     assert "_Not measured yet: the client operations (`uv run python bench/client_ops.py`)._" in written
     assert "_Not measured yet: the four phases through the services (`make bench-services`)._" in written
     for plot in ("fig-add-record.png", "fig9d-queries.png"):
