@@ -111,6 +111,7 @@ bench: venv ## Reproduce the paper's evaluation: client operations, Kafka lab, t
 	$(RUN) medledger-lab check
 	$(RUN) python bench/ledger.py
 	$(RUN) python bench/services.py
+	$(RUN) python bench/sharing.py
 	$(RUN) python bench/batch_sizes.py
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up

@@ -105,7 +105,6 @@ def ledger_section(ledgers: dict[str, dict[str, Any]]) -> str:
                 f"| {art['mean_ms'] if art else 0:.1f} / {art['p99_ms'] if art else 0:.1f} "
                 f"| {PAPER['query_qps']:.0f} |"
             )
-    lines.append("\nSharing throughput (Fig. 9(c)) is not measured yet.")
     return "\n".join(lines) + "\n"
 
 
@@ -152,35 +151,51 @@ def plot_batches(measured: dict[str, Any], target: Path) -> None:
     plt.close(figure)
 
 
-def plot_rates(ledgers: dict[str, dict[str, Any]], steps: str, paper: float, unit: str, target: Path) -> None:
-    """Achieved against offered rate for each ordering, with the paper's maximum on the same axes; for queries
-    also the mean response on a second axis, with the paper's 100 ms."""
+def plot_rates(
+    curves: dict[str, list[dict[str, Any]]], paper: float, unit: str, target: Path, *, response: bool
+) -> None:
+    """Achieved against offered rate for each curve, with the paper's maximum on the same axes; with `response`,
+    the mean response too on a second axis, with the paper's 100 ms."""
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    response = axes.twinx() if steps == "query_steps" else None
-    curves = [steps, "usage_query_steps"] if response is not None else [steps]
-    for consensus, measured in ledgers.items():
-        for curve in (curve for curve in curves if curve in measured):
-            name = CONSENSUS.get(consensus, consensus) + (", usage records" if curve.startswith("usage") else "")
-            offered = [step["offered"] for step in measured[curve]]
-            axes.plot(offered, [step["achieved"] for step in measured[curve]], marker="o", label=f"MedLedger, {name}")
-            if response is not None:
-                means = [step["mean_ms"] for step in measured[curve]]
-                response.plot(offered, means, marker="x", linestyle=":", label=f"mean response, {name}")
+    means = axes.twinx() if response else None
+    for name, steps in curves.items():
+        offered = [step["offered"] for step in steps]
+        axes.plot(offered, [step["achieved"] for step in steps], marker="o", label=f"MedLedger, {name}")
+        if means is not None:
+            means.plot(
+                offered, [step["mean_ms"] for step in steps], marker="x", linestyle=":", label=f"mean response, {name}"
+            )
     axes.axhline(paper, color="grey", linestyle="--", label=f"paper's maximum, {paper:.0f} {unit}")
     axes.set_xlabel(f"offered rate ({unit})")
     axes.set_ylabel(f"achieved rate ({unit})")
     handles, labels = axes.get_legend_handles_labels()
-    if response is not None:
-        response.axhline(ART_LIMIT_MS, color="red", linestyle="--", label="paper's mean response bound, 100 ms")
-        response.set_yscale("log")
-        response.set_ylabel("mean response (ms, log)")
-        more_handles, more_labels = response.get_legend_handles_labels()
+    if means is not None:
+        means.axhline(ART_LIMIT_MS, color="red", linestyle="--", label="paper's mean response bound, 100 ms")
+        means.set_yscale("log")
+        means.set_ylabel("mean response (ms, log)")
+        more_handles, more_labels = means.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
     axes.legend(handles, labels, fontsize="small", loc="upper left")
     axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(target, dpi=120)
     plt.close(figure)
+
+
+def sharing_section(results: Path) -> str:
+    measured = load(results, "sharing.json")
+    if measured is None:
+        return missing("the sharing flow's rate (Fig. 9(c))", "uv run python bench/sharing.py")
+    maximum = within(measured["steps"])
+    plot_rates(
+        {"sharing": measured["steps"]}, measured["paper_tps"], "flows/s", results / "fig9c-sharing.png", response=True
+    )
+    return (
+        f"{CONSENSUS.get(measured['consensus'], measured['consensus'])} ordering, a {measured['record_kb']} KB record, "
+        f"measured {measured['measured_at'][:10]}: at most {maximum['achieved'] if maximum else 0:.1f} flows per "
+        f"second within 3 % errors (mean {maximum['mean_ms'] if maximum else 0:.0f} ms); the paper: about "
+        f"{measured['paper_tps']:.0f}.\n\n![sharing rate](fig9c-sharing.png)\n"
+    )
 
 
 def report(results: Path) -> str:
@@ -190,8 +205,15 @@ def report(results: Path) -> str:
         if (measured := load(results, f"ledger-{consensus}.json")) is not None
     }
     if ledgers:
-        plot_rates(ledgers, "add_steps", PAPER["add_tps"], "TPS", results / "fig-add-record.png")
-        plot_rates(ledgers, "query_steps", PAPER["query_qps"], "QPS", results / "fig9d-queries.png")
+        adds = {CONSENSUS[consensus]: measured["add_steps"] for consensus, measured in ledgers.items()}
+        plot_rates(adds, PAPER["add_tps"], "TPS", results / "fig-add-record.png", response=False)
+        queries = {
+            f"{CONSENSUS[consensus]}{records}": measured[steps]
+            for consensus, measured in ledgers.items()
+            for steps, records in (("query_steps", ""), ("usage_query_steps", ", usage records"))
+            if steps in measured
+        }
+        plot_rates(queries, PAPER["query_qps"], "QPS", results / "fig9d-queries.png", response=True)
     plots = "![add-record rate](fig-add-record.png)\n\n![index-record queries](fig9d-queries.png)\n" if ledgers else ""
     return (
         "# MedLedger's benchmarks beside the paper's evaluation (Chen et al., FGCS 2021, §4.1)\n\n"
@@ -200,7 +222,8 @@ def report(results: Path) -> str:
         f"## Table 4: client operations\n\n{client_section(results)}\n"
         f"## Table 5: the phases through the services\n\n{phases_section(results)}\n"
         f"## Fig. 9: the ledger's rates\n\n{ledger_section(ledgers)}\n{plots}\n"
-        f"## Fig. 9(a), (b): the batch\n\n{batch_section(results)}"
+        f"## Fig. 9(a), (b): the batch\n\n{batch_section(results)}\n"
+        f"## Fig. 9(c): sharing\n\n{sharing_section(results)}"
     )
 
 

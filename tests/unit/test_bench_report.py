@@ -70,3 +70,18 @@ def test_the_batch_figures_are_reported_per_setting_with_the_papers_plateau(tmp_
     written = (tmp_path / "REPORT.md").read_text()
     assert "| 5 | 512 KB | 40.0 | 900 |" in written and "| 100 | 32 KB | 55.0 | 900 |" in written
     assert (tmp_path / "fig9ab-batch-sizes.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_sharing_rate_is_the_best_step_within_3_percent(tmp_path: Path) -> None:
+    measured = {
+        "consensus": "kafka",
+        "measured_at": "2026-11-27T00:00:00Z",
+        "record_kb": 64,
+        "steps": [step(10, 10, 0.0, 300), step(20, 18, 0.02, 600), step(40, 20, 0.3, 5000)],
+        "paper_tps": 140.0,
+    }
+    (tmp_path / "sharing.json").write_text(json.dumps(measured))
+    assert report.main(["--results", str(tmp_path)]) == 0
+    written = (tmp_path / "REPORT.md").read_text()
+    assert "at most 18.0 flows per second within 3 % errors (mean 600 ms); the paper: about 140" in written
+    assert (tmp_path / "fig9c-sharing.png").read_bytes().startswith(b"\x89PNG")
