@@ -110,6 +110,7 @@ bench: venv ## Reproduce the paper's evaluation: client operations, Kafka lab, t
 	$(MAKE) up
 	$(RUN) medledger-lab check
 	$(RUN) python bench/ledger.py
+	$(RUN) python bench/cpu_profile.py
 	$(RUN) python bench/services.py
 	$(RUN) python bench/sharing.py
 	$(RUN) python bench/batch_sizes.py

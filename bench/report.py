@@ -198,6 +198,28 @@ def sharing_section(results: Path) -> str:
     )
 
 
+def profile_section(results: Path) -> str:
+    measured = load(results, "cpu-profile.json")
+    if measured is None:
+        return missing("CPU per committed add-record transaction", "uv run python bench/cpu_profile.py")
+    lines = [
+        f"{CONSENSUS.get(measured['consensus'], measured['consensus'])} ordering, {measured['offered']:g} adds/s "
+        f"offered for {measured['seconds']:g} s, {measured['achieved']:g}/s achieved, {measured['committed']} "
+        f"committed, measured {measured['measured_at'][:10]}.\n",
+        "| process kind | CPU-ms per committed add |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {kind} | {spent:.2f} |" for kind, spent in measured["cpu_ms_per_transaction"].items()]
+    total = measured["total_cpu_ms_per_transaction"]
+    lines.append(f"| **total** | **{total:.2f}** |")
+    lines.append(
+        f"\n{measured['cores']} cores at {total:.2f} CPU-ms per add allow at most "
+        f"{measured['rate_the_cores_allow']:.0f} adds/s; the paper's {PAPER['add_tps']:.0f} needs at most "
+        f"{measured['cores'] * 1000 / PAPER['add_tps']:.1f}."
+    )
+    return "\n".join(lines) + "\n"
+
+
 def report(results: Path) -> str:
     ledgers = {
         consensus: measured
@@ -223,7 +245,8 @@ def report(results: Path) -> str:
         f"## Table 5: the phases through the services\n\n{phases_section(results)}\n"
         f"## Fig. 9: the ledger's rates\n\n{ledger_section(ledgers)}\n{plots}\n"
         f"## Fig. 9(a), (b): the batch\n\n{batch_section(results)}\n"
-        f"## Fig. 9(c): sharing\n\n{sharing_section(results)}"
+        f"## Fig. 9(c): sharing\n\n{sharing_section(results)}\n"
+        f"## Where the time goes\n\n{profile_section(results)}"
     )
 
 
