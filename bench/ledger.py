@@ -5,7 +5,7 @@ within that is the maximum. An add is counted when its transaction is valid in a
 and its latency runs from building the record to that commit; the submit latency (endorse + order,
 what the paper's ART measures with the SDK's asynchronous send) is reported beside it.
 
-  uv run python bench/ledger.py [--step-seconds 10] [--out bench/results]
+  uv run python bench/ledger.py [--step-seconds 10] [--add-runs 3] [--out bench/results]
 
 Writes bench/results/ledger-<consensus>.json. Runs against the inventory of ansible.cfg, or
 ANSIBLE_INVENTORY (e.g. the Raft overlay), whose addresses must be lab containers.
@@ -193,12 +193,13 @@ def sequential_ms(operation: Callable[[], object], times: int) -> float:
 
 def table(consensus: str, results: dict[str, object]) -> str:
     add_best, query_best, add_steps = results["add_best"], results["query_best"], results["add_steps"]
-    usage_best = results["usage_query_best"]
+    usage_best, maxima = results["usage_query_best"], results["add_run_maxima"]
     assert isinstance(add_best, dict) and isinstance(query_best, dict) and isinstance(add_steps, list)
-    assert isinstance(usage_best, dict)
+    assert isinstance(usage_best, dict) and isinstance(maxima, list)
     add_first = add_steps[0]
     rows = [
-        ("add record, max TPS (errors <= 3%)", f"{add_best['achieved']}", f"{PAPER['add_tps']:.0f}"),
+        ("add record, max TPS (errors <= 3%), median run", f"{add_best['achieved']}", f"{PAPER['add_tps']:.0f}"),
+        ("add record, each run's max TPS", ", ".join(map(str, maxima)), "-"),
         ("add record, mean / p99 to commit", f"{add_best['mean_ms']} / {add_best['p99_ms']} ms", "-"),
         ("add record, mean submit (ART) at max", f"{add_best['submit_mean_ms']} ms", f"< {PAPER['art_ms']:.0f} ms"),
         ("add record, mean submit at the first step", f"{add_first['submit_mean_ms']} ms", "-"),
@@ -224,6 +225,7 @@ def table(consensus: str, results: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--step-seconds", type=float, default=10.0, help="duration of each load step")
+    parser.add_argument("--add-runs", type=int, default=3, help="add-record ramps; the median one is reported")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
 
@@ -241,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
             one_add = add(patient, records, treatments)
             t_ap = sequential_ms(one_add, 10)
             progress(f"t_ap {t_ap} ms")
-            add_steps = step_up("add", one_add, ADD_RATES, args.step_seconds, ADD_TIMEOUT_S)
+            add_runs = [
+                step_up(f"add (run {run + 1}/{args.add_runs})", one_add, ADD_RATES, args.step_seconds, ADD_TIMEOUT_S)
+                for run in range(args.add_runs)
+            ]
+            # One run's figure is not a result on a machine this noisy: the run with the median maximum is.
+            add_steps = sorted(add_runs, key=lambda steps: best(steps).achieved)[len(add_runs) // 2]
 
             def one_query() -> None:
                 records.evaluate("QueryByPidAndTid", pid, "B-000000")
@@ -269,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "add_steps": [asdict(step) for step in add_steps],
         "query_steps": [asdict(step) for step in query_steps],
         "add_best": asdict(best(add_steps)),
+        "add_run_maxima": [best(steps).achieved for steps in add_runs],
         "query_best": asdict(best(query_steps)),
         "t_ap_ms": t_ap,
         "t_qp_ms": t_qp,

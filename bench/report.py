@@ -98,9 +98,11 @@ def ledger_section(ledgers: dict[str, dict[str, Any]]) -> str:
                 lines.append(f"| {CONSENSUS.get(consensus, consensus)}, {records} | not measured in this run |")
                 continue
             query, art = within(measured[steps]), within(measured[steps], ART_LIMIT_MS)
+            runs = measured.get("add_run_maxima")
             lines.append(
                 f"| {CONSENSUS.get(consensus, consensus)} ({measured['measured_at'][:10]}), {records} "
-                f"| {add['achieved'] if add else 0:.1f} | {PAPER['add_tps']:.0f} "
+                f"| {add['achieved'] if add else 0:.1f}{' (runs: ' + ', '.join(map(str, runs)) + ')' if runs else ''} "
+                f"| {PAPER['add_tps']:.0f} "
                 f"| {query['achieved'] if query else 0:.1f} | {art['achieved'] if art else 0:.1f} "
                 f"| {art['mean_ms'] if art else 0:.1f} / {art['p99_ms'] if art else 0:.1f} "
                 f"| {PAPER['query_qps']:.0f} |"

@@ -34,12 +34,17 @@ def test_the_report_draws_what_was_measured_and_names_what_was_not(tmp_path: Pat
     ledger = {"measured_at": "2026-11-27T00:00:00Z", "add_steps": STEPS, "query_steps": STEPS}
     (tmp_path / "ledger-kafka.json").write_text(json.dumps(ledger))
     usage_steps = [step(100, 98, 0.0, 30), step(200, 150, 0.1, 400)]
-    (tmp_path / "ledger-etcdraft.json").write_text(json.dumps(ledger | {"usage_query_steps": usage_steps}))
+    (tmp_path / "ledger-etcdraft.json").write_text(
+        json.dumps(ledger | {"usage_query_steps": usage_steps, "add_run_maxima": [370.0, 380.0, 390.0]})
+    )
     assert report.main(["--results", str(tmp_path)]) == 0
     written = (tmp_path / "REPORT.md").read_text()
     assert "| Kafka (2026-11-27), index records | 380.0 | 140 | 380.0 | 190.0 | 95.0 / 190.0 | 166 |" in written
     assert "| Kafka, usage records | not measured in this run |" in written
-    assert "| Raft (2026-11-27), usage records | 380.0 | 140 | 98.0 | 98.0 | 30.0 / 60.0 | 166 |" in written
+    assert (
+        "| Raft (2026-11-27), usage records | 380.0 (runs: 370.0, 380.0, 390.0) | 140 | 98.0 | 98.0 | 30.0 / 60.0 | 166 |"
+        in written
+    )
     assert "_Not measured yet: the client operations (`uv run python bench/client_ops.py`)._" in written
     assert "_Not measured yet: the four phases through the services (`make bench-services`)._" in written
     for plot in ("fig-add-record.png", "fig9d-queries.png"):
