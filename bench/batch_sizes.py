@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from typing import Any
 from ledger import ADD_RATES, ADD_TIMEOUT_S, PATIENT_CHANNEL, add, best, progress, step_up
 
 from medledger_tools import lab_clients, topology
-from medledger_tools.lab_clients import Ledger
+from medledger_tools.lab_clients import Ledger, lab_topology
 from medledger_tools.paths import REPO_ROOT
 
 KB = 1024
@@ -94,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: two settings, 3 s steps")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    inventories = [i for i in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if i]
-    deployed = topology.load(*(inventories or [str(REPO_ROOT / "inventories" / n) for n in ("paper", "lab")]))
+    deployed = lab_topology()
     runs, step_seconds = (QUICK_SETTINGS, 3.0) if args.quick else (settings(), args.step_seconds)
     measured = measure(deployed, runs, step_seconds)
     results = {

@@ -30,8 +30,7 @@ from typing import Any
 
 from ledger import ADD_TIMEOUT_S, PATIENT_CHANNEL, add, progress, run_step
 
-from medledger_tools import topology
-from medledger_tools.lab_clients import Ledger
+from medledger_tools.lab_clients import Ledger, lab_topology
 from medledger_tools.paths import REPO_ROOT
 
 # Where docker puts its containers' cgroups: the hybrid hierarchy's v2 part, or a pure v2 hierarchy.
@@ -137,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured window")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    inventories = [i for i in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if i]
-    deployed = topology.load(*(inventories or [str(REPO_ROOT / "inventories" / n) for n in ("paper", "lab")]))
+    deployed = lab_topology()
     ledger = Ledger(deployed)
     root = next(root for root in CGROUP_ROOTS if root.is_dir())
     containers = lab_containers()

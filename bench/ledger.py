@@ -29,8 +29,7 @@ from pathlib import Path
 from medledger_api import entities
 from medledger_api.entities import DataUsageEntity
 from medledger_client.gateway import Contract
-from medledger_tools import topology
-from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.lab_clients import Ledger, LedgerClient, lab_topology
 from medledger_tools.paths import REPO_ROOT
 
 PAPER = {
@@ -229,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
 
-    inventories = [i for i in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if i]
-    deployed = topology.load(*(inventories or [str(REPO_ROOT / "inventories" / n) for n in ("paper", "lab")]))
+    deployed = lab_topology()
     consensus = str(deployed.global_var("medledger_consensus"))
     ledger = Ledger(deployed)
     with tempfile.TemporaryDirectory() as folder:

@@ -36,8 +36,7 @@ from medledger_api.signed_request import check_signature
 from medledger_client import appointments, registration, sharing, storage
 from medledger_client.records import open_record, seal_record
 from medledger_client.sharing_keys import unwrap_own
-from medledger_tools import topology
-from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.lab_clients import Ledger, LedgerClient, lab_topology
 from medledger_tools.lab_services import Person, Services
 from medledger_tools.paths import REPO_ROOT
 
@@ -166,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-kb", type=int, default=1024)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    inventories = [i for i in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if i]
-    deployed = topology.load(*(inventories or [str(REPO_ROOT / "inventories" / n) for n in ("paper", "lab")]))
+    deployed = lab_topology()
     services = Services(Ledger(deployed))
     runs = []
     with tempfile.TemporaryDirectory() as folder:

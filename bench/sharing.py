@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -28,8 +27,7 @@ from ledger import best, progress, step_up
 from services import Run
 
 from medledger_api.common import Role
-from medledger_tools import topology
-from medledger_tools.lab_clients import Ledger
+from medledger_tools.lab_clients import Ledger, lab_topology
 from medledger_tools.lab_services import Services
 from medledger_tools.paths import REPO_ROOT
 
@@ -46,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 and 2 flows per second, 3 s each")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    inventories = [i for i in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if i]
-    deployed = topology.load(*(inventories or [str(REPO_ROOT / "inventories" / n) for n in ("paper", "lab")]))
+    deployed = lab_topology()
     services = Services(Ledger(deployed))
     rates, step_seconds = (QUICK_RATES, 3.0) if args.quick else (RATES, args.step_seconds)
     with tempfile.TemporaryDirectory() as work:

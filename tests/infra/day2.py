@@ -144,3 +144,12 @@ class Writer(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.join(timeout=60)
+
+
+def assert_records_read_and_commit(client: LedgerClient, peers: list[str], written: list[str], prefix: str) -> None:
+    """Through each peer, the records written are read and a new one commits."""
+    for peer in peers:
+        with patient_records(client, peer) as records:
+            for treatment in written:
+                assert records.evaluate("QueryByPidAndTid", client.name, treatment), (peer, treatment)
+            records.submit("SavePatientData", client.signed_record(f"{prefix}-{peer}", b"r").to_json())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from .conftest import deployed, lab_host, role_var
@@ -70,3 +71,12 @@ def wait_until(read: Callable[[], Value], done: Callable[[Value], bool], seconds
 def level_at_least(target: int) -> Callable[[dict[str, int]], bool]:
     """Every orderer at one height, and at least `target`."""
     return lambda found: len(set(found.values())) == 1 and min(found.values()) >= target
+
+
+def assert_every_orderer_consents_at_one_height() -> None:
+    """Every orderer is an active Raft consenter of every channel, and serves it at the others' height."""
+    for channel in ordered_channels():
+        relations = {orderer: orderer_admin(orderer, "relation", channel) for orderer in orderers()}
+        assert relations == dict.fromkeys(orderers(), "consenter active"), channel
+        reached = wait_until(partial(heights, channel), level_at_least(max(heights(channel).values())))
+        assert len(set(reached.values())) == 1, (channel, reached)

@@ -7,7 +7,6 @@ nothing. Run last in the fresh Raft stage: every certificate of the lab is new a
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,12 @@ from .day2 import (
     PATIENT_CHANNEL,
     TLS_CERTIFICATES,
     Writer,
+    assert_records_read_and_commit,
     certificate_fingerprints,
     changed_hosts,
-    patient_records,
     playbook,
 )
-from .ordering import (
-    heights,
-    kafka_ordering,
-    level_at_least,
-    ordered_channels,
-    orderer_admin,
-    orderers,
-    wait_until,
-)
+from .ordering import assert_every_orderer_consents_at_one_height, kafka_ordering
 
 pytestmark = pytest.mark.lab
 
@@ -70,18 +61,10 @@ def test_every_certificate_is_renewed_one_host_at_a_time_while_records_commit(tm
 
     # Every orderer knows itself by its new certificate among each channel's consenters, and serves the channel
     # at the others' height.
-    for channel in ordered_channels():
-        assert {orderer: orderer_admin(orderer, "relation", channel) for orderer in orderers()} == dict.fromkeys(
-            orderers(), "consenter active"
-        ), channel
-        reached = wait_until(partial(heights, channel), level_at_least(max(heights(channel).values())))
-        assert len(set(reached.values())) == 1, (channel, reached)
+    assert_every_orderer_consents_at_one_height()
 
     # What was written before is read, and a new record commits through each hospital peer.
-    for peer in hospital_peers:
-        with patient_records(patient, peer) as records:
-            assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[0])
-            records.submit("SavePatientData", patient.signed_record(f"t-renewed-{peer}", b"r").to_json())
+    assert_records_read_and_commit(patient, hospital_peers, writer.committed[:1], "t-renewed")
 
     # Nothing is due within 0 days: a run changes nothing.
     assert changed_hosts(playbook(RENEW, "-e", "renew_within_days=0")) == {}

@@ -8,7 +8,6 @@ Runs first in the fresh Raft stage, which deploys the earlier release for it."""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
 from .conftest import deployed, lab_host, role_var
-from .day2 import PATIENT_CHANNEL, Writer, changed_hosts, invocations, patient_records, playbook
-from .ordering import heights, level_at_least, ordered_channels, orderer_admin, orderers, wait_until
+from .day2 import PATIENT_CHANNEL, Writer, assert_records_read_and_commit, changed_hosts, invocations, playbook
+from .ordering import assert_every_orderer_consents_at_one_height
 
 pytestmark = pytest.mark.lab
 
@@ -80,18 +79,9 @@ def test_fabric_is_upgraded_one_node_at_a_time_while_records_commit(tmp_path: Pa
 
     assert running_releases() == dict.fromkeys(before, DEFAULT_RELEASE)
     assert set(fabric_links().values()) == {f"fabric-{DEFAULT_RELEASE}"}
-    for channel in ordered_channels():
-        assert {orderer: orderer_admin(orderer, "relation", channel) for orderer in orderers()} == dict.fromkeys(
-            orderers(), "consenter active"
-        ), channel
-        reached = wait_until(partial(heights, channel), level_at_least(max(heights(channel).values())))
-        assert len(set(reached.values())) == 1, (channel, reached)
+    assert_every_orderer_consents_at_one_height()
 
     # What was written before and during the upgrade is read, and a new record commits through each hospital peer.
-    for peer in hospital_peers:
-        with patient_records(patient, peer) as records:
-            assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[0])
-            assert records.evaluate("QueryByPidAndTid", patient.name, writer.committed[-1])
-            records.submit("SavePatientData", patient.signed_record(f"t-upgraded-{peer}", b"r").to_json())
+    assert_records_read_and_commit(patient, hospital_peers, [writer.committed[0], writer.committed[-1]], "t-upgraded")
 
     assert changed_hosts(playbook(UPGRADE)) == {}

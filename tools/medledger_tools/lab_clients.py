@@ -26,13 +26,19 @@ from medledger_client.identity import Identity, from_msp_folder
 
 from .labsafety import assert_lab_target
 from .paths import REPO_ROOT
-from .topology import Topology
+from .topology import Topology, load
 
 CA_PORT = 7054
 CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
 REGISTRARS = "/var/lib/medledger/fabric-ca/server/registrars"
 # Module arguments that are secrets: never on the command line of ansible (where ps shows them).
 SECRET_ARGUMENTS = frozenset({"secret"})
+
+
+def lab_topology() -> Topology:
+    """The topology ansible sees: ANSIBLE_INVENTORY's inventories (e.g. with the Raft overlay), else ansible.cfg's."""
+    inventories = [name for name in os.environ.get("ANSIBLE_INVENTORY", "").split(",") if name]
+    return load(*(inventories or [str(REPO_ROOT / "inventories" / name) for name in ("paper", "lab")]))
 
 
 def check_target(address: str) -> None:
