@@ -13,7 +13,6 @@ ANSIBLE_INVENTORY, whose addresses must be lab containers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -22,11 +21,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import cli
 from ledger import ADD_RATES, ADD_TIMEOUT_S, PATIENT_CHANNEL, add, best, progress, step_up
 
 from medledger_tools import lab_clients, topology
 from medledger_tools.lab_clients import Ledger, lab_topology
-from medledger_tools.paths import REPO_ROOT
 
 KB = 1024
 # Table 6: the message count at 512 KB (Fig. 9(a)), the preferred size at 100 messages (Fig. 9(b)).
@@ -88,10 +87,9 @@ def measure(deployed: topology.Topology, runs: list[tuple[int, int]], step_secon
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--step-seconds", type=float, default=10.0, help="duration of each load step")
     parser.add_argument("--quick", action="store_true", help="a smoke run: two settings, 3 s steps")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     deployed = lab_topology()
     runs, step_seconds = (QUICK_SETTINGS, 3.0) if args.quick else (settings(), args.step_seconds)

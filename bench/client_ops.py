@@ -14,7 +14,6 @@ Writes client-ops.json. No lab needed: it times this machine's CPU.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -26,12 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cli
 import paper_method
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from medledger_client import records, sharing_keys
-from medledger_tools.paths import REPO_ROOT
 
 SIZES_KB = (64, 256, 1024)
 # Table 4 (ms) at 64 KB, 256 KB, 1 MB, for the operations timed here.
@@ -182,10 +181,9 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.parser(__doc__)
     parser.add_argument("--runs", type=int, default=20, help="timed calls per operation and size")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 64 KB, 2 runs")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

@@ -14,7 +14,6 @@ Writes cpu-profile.json.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -28,10 +27,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import cli
 from ledger import ADD_TIMEOUT_S, PATIENT_CHANNEL, add, progress, run_step
 
 from medledger_tools.lab_clients import Ledger, lab_topology
-from medledger_tools.paths import REPO_ROOT
 
 # Where docker puts its containers' cgroups: the hybrid hierarchy's v2 part, or a pure v2 hierarchy.
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified/docker"), Path("/sys/fs/cgroup/system.slice"))
@@ -131,10 +130,9 @@ def counting(operation: Callable[[], float]) -> tuple[Callable[[], float], Calla
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--rate", type=float, default=100.0, help="adds offered per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured window")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     deployed = lab_topology()
     ledger = Ledger(deployed)

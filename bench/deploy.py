@@ -12,7 +12,6 @@ and the tasks each host ran go into bench/results/deploy.json. The times of the 
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -22,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import cli
 
 from medledger_tools import stages
 from medledger_tools.paths import REPO_ROOT
@@ -91,8 +92,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser = cli.parser(__doc__)
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {

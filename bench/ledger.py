@@ -13,7 +13,6 @@ ANSIBLE_INVENTORY (e.g. the Raft overlay), whose addresses must be lab container
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -26,11 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cli
+
 from medledger_api import entities
 from medledger_api.entities import DataUsageEntity
 from medledger_client.gateway import Contract
 from medledger_tools.lab_clients import Ledger, LedgerClient, lab_topology
-from medledger_tools.paths import REPO_ROOT
 
 PAPER = {
     "add_tps": 140.0,
@@ -222,10 +222,9 @@ def table(consensus: str, results: dict[str, object]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--step-seconds", type=float, default=10.0, help="duration of each load step")
     parser.add_argument("--add-runs", type=int, default=3, help="add-record ramps; the median one is reported")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
 
     deployed = lab_topology()

@@ -18,10 +18,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
+import cli
 import client_ops
 import matplotlib.pyplot as plt
-
-from medledger_tools.paths import REPO_ROOT
 
 ERROR_LIMIT = 0.03
 ART_LIMIT_MS = 100.0
@@ -253,8 +252,8 @@ def report(results: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=cli.RESULTS)
     args = parser.parse_args(argv)
     (args.results / "REPORT.md").write_text(report(args.results))
     print(f"bench: wrote {args.results / 'REPORT.md'}", file=sys.stderr)

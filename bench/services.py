@@ -18,7 +18,6 @@ Writes bench/results/services.json (every run, and mean, median, min and max per
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -30,6 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cli
+
 from medledger_api.common import Role
 from medledger_api.entities import PatientDataEntity, patient_signature_message
 from medledger_api.signed_request import check_signature
@@ -38,7 +39,6 @@ from medledger_client.records import open_record, seal_record
 from medledger_client.sharing_keys import unwrap_own
 from medledger_tools.lab_clients import Ledger, LedgerClient, lab_topology
 from medledger_tools.lab_services import Person, Services
-from medledger_tools.paths import REPO_ROOT
 
 # The paper's Table 5 (ms): its phases and the one of ours each corresponds to.
 PAPER_MS = {
@@ -160,10 +160,9 @@ def table(figures: dict[str, dict[str, float]], size_kb: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size-kb", type=int, default=1024)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     deployed = lab_topology()
     services = Services(Ledger(deployed))

@@ -15,7 +15,6 @@ Writes sharing.json (sharing-quick.json with --quick).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -23,13 +22,13 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import cli
 from ledger import best, progress, step_up
 from services import Run
 
 from medledger_api.common import Role
 from medledger_tools.lab_clients import Ledger, lab_topology
 from medledger_tools.lab_services import Services
-from medledger_tools.paths import REPO_ROOT
 
 RATES = [2, 5, 10, 20, 40, 60, 80, 100, 140, 180]
 QUICK_RATES = [1, 2]
@@ -39,10 +38,9 @@ PAPER_TPS = 140.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.parser(__doc__)
     parser.add_argument("--step-seconds", type=float, default=10.0, help="duration of each load step")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 and 2 flows per second, 3 s each")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     deployed = lab_topology()
     services = Services(Ledger(deployed))
