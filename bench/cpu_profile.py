@@ -35,8 +35,8 @@ from medledger_tools.lab_clients import Ledger, lab_topology
 # Where docker puts its containers' cgroups: the hybrid hierarchy's v2 part, or a pure v2 hierarchy.
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified/docker"), Path("/sys/fs/cgroup/system.slice"))
 LAB_CONTAINER_PREFIX = "medledger-lab-"
-# Units that are the host's plumbing, not MedLedger's.
-IGNORED_UNITS = ("ssh.service", "systemd-journald.service", "system-getty.slice", "system-modprobe.slice")
+# Units that are the host's plumbing, not MedLedger's (journald is not: what the nodes log, it writes).
+IGNORED_UNITS = ("ssh.service", "system-getty.slice", "system-modprobe.slice")
 LOAD_GENERATOR = "load generator (this process)"
 
 
