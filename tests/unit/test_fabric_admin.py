@@ -200,16 +200,32 @@ def test_a_consenter_that_is_not_there_or_a_kafka_channel_is_refused() -> None:
         module.with_consenter_certificate(raft_config("kafka"), "172.20.29.30:7050", b"pem")
 
 
+OWN_ORDERER = "172.20.29.30:7050"
+UNAVAILABLE = "peer channel failed: Error: can't read the block: &{SERVICE_UNAVAILABLE}"
+
+
+def raft_channel(state: str = "old", **orderer_values: Any) -> dict[str, Any]:
+    """A Raft channel's configuration (consenters 172.20.29.30-32) with a `state` the tests' changes set."""
+    config: dict[str, Any] = raft_config()
+    config["channel_group"]["groups"]["Orderer"]["values"].update(orderer_values)
+    config["state"] = state
+    return config
+
+
 def lossy_ordering_service(module: ModuleType, config: dict[str, Any], losses: int) -> tuple[type, dict[str, Any]]:
-    """An admin whose ordering service serves `config`, accepts every update but loses the first `losses` of
-    them (a Raft leader that changed before it proposed them), and whose clock moves on 7 s per look."""
-    served: dict[str, Any] = {"config": config, "submitted": 0}
+    """An admin of the orderer at OWN_ORDERER whose ordering service serves `config`, accepts every update but
+    loses the first `losses` of them (a Raft leader that changed before it proposed them). An orderer in
+    served["cut_off"] answers SERVICE_UNAVAILABLE once an update is submitted."""
+    served: dict[str, Any] = {"config": config, "submitted": 0, "cut_off": set()}
 
     class LossyAdmin(module.OrdererAdmin):  # type: ignore[name-defined,misc]
         def __init__(self) -> None:
-            """No settings: nothing here reaches a host."""
+            """Settings naming its orderer only: nothing here reaches a host."""
+            self.settings = {"orderer": OWN_ORDERER}
 
-        def current_config(self, channel: str) -> dict[str, Any]:
+        def current_config(self, channel: str, orderer: str | None = None) -> dict[str, Any]:
+            if served["submitted"] and (orderer or OWN_ORDERER) in served["cut_off"]:
+                raise module.CommandFailed(UNAVAILABLE)
             return copy.deepcopy(served["config"])
 
         def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
@@ -245,25 +261,26 @@ def to_new(config: dict[str, Any]) -> bool:
 def test_a_configuration_update_the_ordering_service_lost_is_submitted_again(
     frozen_time: ModuleType, losses: int
 ) -> None:
-    admin_class, served = lossy_ordering_service(frozen_time, {"state": "old"}, losses)
+    admin_class, served = lossy_ordering_service(frozen_time, raft_channel(), losses)
     assert admin_class().update_config("patientchannel", to_new)
-    assert served == {"config": {"state": "new"}, "submitted": losses + 1}
+    assert served["config"]["state"] == "new" and served["submitted"] == losses + 1
     assert not admin_class().update_config("patientchannel", to_new), "an update already ordered is not submitted"
     assert served["submitted"] == losses + 1
 
 
 def test_an_update_never_ordered_fails_after_the_last_submission(frozen_time: ModuleType) -> None:
-    admin_class, served = lossy_ordering_service(frozen_time, {"state": "old"}, losses=frozen_time.UPDATE_SUBMISSIONS)
+    admin_class, served = lossy_ordering_service(frozen_time, raft_channel(), losses=frozen_time.UPDATE_SUBMISSIONS)
     with pytest.raises(
         frozen_time.CommandFailed, match=r"^patientchannel: submitted 4 times, the update was never ordered$"
     ):
         admin_class().update_config("patientchannel", to_new)
-    assert served == {"config": {"state": "old"}, "submitted": 4}
+    assert served["config"]["state"] == "old" and served["submitted"] == 4
 
 
 def test_a_touch_submitted_again_writes_the_same_timeout_not_the_next_one(frozen_time: ModuleType) -> None:
-    config = {"channel_group": {"groups": {"Orderer": {"values": {"BatchTimeout": {"value": {"timeout": "2s"}}}}}}}
-    admin_class, served = lossy_ordering_service(frozen_time, config, losses=1)
+    admin_class, served = lossy_ordering_service(
+        frozen_time, raft_channel(BatchTimeout={"value": {"timeout": "2s"}}), 1
+    )
     assert admin_class().touch_config("patientchannel") == "2000ms"
     assert served["submitted"] == 2
     assert served["config"]["channel_group"]["groups"]["Orderer"]["values"]["BatchTimeout"]["value"] == {
@@ -271,18 +288,21 @@ def test_a_touch_submitted_again_writes_the_same_timeout_not_the_next_one(frozen
     }
 
 
-def test_an_orderer_that_cannot_serve_its_blocks_yet_is_asked_again(frozen_time: ModuleType) -> None:
-    admin_class, served = lossy_ordering_service(frozen_time, {"state": "old"}, losses=0)
-    refusals = [frozen_time.CommandFailed("peer channel failed: Error: can't read the block: &{SERVICE_UNAVAILABLE}")]
+def test_an_orderer_cut_off_by_the_update_it_applied_leaves_the_answer_to_the_other_consenters(
+    frozen_time: ModuleType,
+) -> None:
+    admin_class, served = lossy_ordering_service(frozen_time, raft_channel(), losses=0)
+    served["cut_off"].add(OWN_ORDERER)
+    assert admin_class().update_config("patientchannel", to_new)
+    assert served["submitted"] == 1, "ordered, as another consenter says: not submitted again"
 
-    class RestartedAdmin(admin_class):  # type: ignore[misc,valid-type]
-        def current_config(self, channel: str) -> dict[str, Any]:
-            if served["submitted"] and refusals:
-                raise refusals.pop()
-            return dict(super().current_config(channel))
 
-    assert RestartedAdmin().update_config("patientchannel", to_new)
-    assert served == {"config": {"state": "new"}, "submitted": 1} and refusals == []
+def test_an_update_no_orderer_can_show_is_submitted_again_and_fails_at_the_last(frozen_time: ModuleType) -> None:
+    admin_class, served = lossy_ordering_service(frozen_time, raft_channel(), losses=0)
+    served["cut_off"].update(f"172.20.29.3{n}:7050" for n in range(3))
+    with pytest.raises(frozen_time.CommandFailed, match="SERVICE_UNAVAILABLE"):
+        admin_class().update_config("patientchannel", to_new)
+    assert served["submitted"] == 1, "computing the update again needs the admin's orderer, which refuses"
 
 
 def batch_config(count: int = 100, preferred: int = 524288) -> dict[str, Any]:

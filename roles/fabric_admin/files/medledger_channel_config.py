@@ -308,6 +308,14 @@ def consensus_type(config: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def consenter_endpoints(config: dict[str, Any]) -> list[str]:
+    """host:port of each Raft consenter of a decoded channel configuration; none for another consensus."""
+    value = consensus_type(config)
+    if value["type"] != "etcdraft":
+        return []
+    return [f"{consenter['host']}:{consenter['port']}" for consenter in value["metadata"]["consenters"]]
+
+
 def with_consenter_certificate(config: dict[str, Any], endpoint: str, certificate_pem: bytes) -> bool:
     """Make certificate_pem the client and server TLS certificate of the Raft consenter at endpoint (host:port)
     in a decoded channel configuration; False when it is that already. A renewed orderer is known to the other

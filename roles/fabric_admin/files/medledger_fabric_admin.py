@@ -104,6 +104,7 @@ from medledger_channel_config import (
     channel_revocation_list,
     check_config,
     consensus_type,
+    consenter_endpoints,
     load_spec,
     signers_still_needed,
     with_batch_size,
@@ -165,7 +166,8 @@ class Admin:
             raise CommandFailed(f"{tool} {args[0]} failed: {(result.stderr or result.stdout).strip()}")
         return result.stdout
 
-    def orderer_flags(self) -> list[str]:
+    def orderer_flags(self, orderer: str | None = None) -> list[str]:
+        """The flags that reach an orderer (this admin's by default) with mutual TLS."""
         cert, key = self.client_tls
         tls = [
             "--tls",
@@ -177,20 +179,21 @@ class Admin:
             "--keyfile",
             key,
         ]
-        return ["-o", self.settings["orderer"], *tls]
+        return ["-o", orderer or self.settings["orderer"], *tls]
 
     def genesis(self, channel: str, target: str) -> None:
         self.run("peer", "channel", "fetch", "0", target, "-c", channel, *self.orderer_flags())
 
-    def config_block(self, channel: str, folder: Path) -> dict[str, Any]:
-        """The channel's newest configuration block, decoded, from the ordering service."""
+    def config_block(self, channel: str, folder: Path, orderer: str | None = None) -> dict[str, Any]:
+        """The channel's newest configuration block, decoded, from an orderer (this admin's by default)."""
         fetched = folder / "config.block"
-        self.run("peer", "channel", "fetch", "config", str(fetched), "-c", channel, *self.orderer_flags())
+        self.run("peer", "channel", "fetch", "config", str(fetched), "-c", channel, *self.orderer_flags(orderer))
         return dict(json.loads(self.decode("common.Block", fetched)))
 
-    def current_config(self, channel: str) -> dict[str, Any]:
+    def current_config(self, channel: str, orderer: str | None = None) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as work:
-            return dict(self.config_block(channel, Path(work))["data"]["data"][0]["payload"]["data"]["config"])
+            block = self.config_block(channel, Path(work), orderer)
+            return dict(block["data"]["data"][0]["payload"]["data"]["config"])
 
     def write_update(self, channel: str, change: Callable[[dict[str, Any]], bool], target: Path) -> bool:
         """Fetch the channel's configuration, let `change` edit it, and write the difference to `target` as an
@@ -226,7 +229,12 @@ class Admin:
         An orderer answers a broadcast once it forwarded it, not once it is ordered: a Raft leader that
         changes meanwhile (the orderer restarted just before) can lose it. Whoever relies on the change next
         (an orderer restarting with the TLS certificate its consenter entry names) must find it there, so an
-        update not ordered in time is computed again from the configuration as it is and submitted again."""
+        update not ordered in time is computed again from the configuration as it is and submitted again.
+
+        Whether it is ordered, any consenter of the channel may say: the one whose own TLS certificate the update
+        changes is cut off by its peers as soon as it applies the update, until it restarts with that
+        certificate, and cannot serve a block meanwhile."""
+        orderers = [self.settings["orderer"], *consenter_endpoints(self.current_config(channel))]
         for submitted_before in range(UPDATE_SUBMISSIONS):
             with tempfile.TemporaryDirectory() as work:
                 envelope = Path(work) / "envelope.pb"
@@ -235,21 +243,24 @@ class Admin:
                 self.submit(channel, envelope)
             deadline = time.monotonic() + ORDERED_WITHIN
             while time.monotonic() < deadline:
-                if self.has_config(channel, change):
+                if self.has_config(channel, change, list(dict.fromkeys(orderers))):
                     return True
                 time.sleep(1)
             print(f"{channel}: not ordered after {ORDERED_WITHIN} s, submitting the update again", file=sys.stderr)
         raise CommandFailed(f"{channel}: submitted {UPDATE_SUBMISSIONS} times, the update was never ordered")
 
-    def has_config(self, channel: str, change: Callable[[dict[str, Any]], bool]) -> bool:
-        """Whether the channel's configuration at this admin's orderer needs `change` no more; not yet while
-        that orderer cannot serve its blocks (it just restarted and knows no leader yet)."""
-        try:
-            return not change(self.current_config(channel))
-        except CommandFailed as error:
-            if not unavailable(error):
-                raise
-            return False
+    def has_config(self, channel: str, change: Callable[[dict[str, Any]], bool], orderers: list[str]) -> bool:
+        """Whether the channel's configuration at one of the orderers (this admin's first) needs `change` no
+        more. An orderer that cannot serve its blocks (just restarted, or cut off) or cannot be reached says
+        nothing; only this admin's own orderer failing otherwise is an error."""
+        for orderer in orderers:
+            try:
+                if not change(self.current_config(channel, orderer)):
+                    return True
+            except CommandFailed as error:
+                if orderer == self.settings["orderer"] and not unavailable(error):
+                    raise
+        return False
 
     def submit(self, channel: str, envelope: Path) -> None:
         self.run("peer", "channel", "update", "-f", str(envelope), "-c", channel, *self.orderer_flags())
