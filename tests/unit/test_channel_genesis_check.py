@@ -485,7 +485,7 @@ class RecordingPeerAdmin:
 
         self.admin.run = run
         self.admin.joined = lambda: joined
-        self.admin.config_block = lambda channel, folder: self.current
+        self.admin.config_block = lambda channel, folder, orderer=None: self.current
 
 
 def third_party_member(profile: dict[str, Any], configtx: dict[str, Any]) -> None:
