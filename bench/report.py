@@ -35,6 +35,11 @@ TABLE_5 = {
 CONSENSUS = {"kafka": "Kafka", "etcdraft": "Raft"}
 
 
+def ordering(consensus: str) -> str:
+    """The ordering's name as the report writes it (Kafka, Raft)."""
+    return CONSENSUS.get(consensus, consensus)
+
+
 def load(results: Path, name: str) -> dict[str, Any] | None:
     path = results / name
     return dict(json.loads(path.read_text())) if path.exists() else None
@@ -94,12 +99,12 @@ def ledger_section(ledgers: dict[str, dict[str, Any]]) -> str:
         add = within(measured["add_steps"])
         for records, steps in (("index records", "query_steps"), ("usage records", "usage_query_steps")):
             if steps not in measured:
-                lines.append(f"| {CONSENSUS.get(consensus, consensus)}, {records} | not measured in this run |")
+                lines.append(f"| {ordering(consensus)}, {records} | not measured in this run |")
                 continue
             query, art = within(measured[steps]), within(measured[steps], ART_LIMIT_MS)
             runs = measured.get("add_run_maxima")
             lines.append(
-                f"| {CONSENSUS.get(consensus, consensus)} ({measured['measured_at'][:10]}), {records} "
+                f"| {ordering(consensus)} ({measured['measured_at'][:10]}), {records} "
                 f"| {add['achieved'] if add else 0:.1f}{' (runs: ' + ', '.join(map(str, runs)) + ')' if runs else ''} "
                 f"| {PAPER['add_tps']:.0f} "
                 f"| {query['achieved'] if query else 0:.1f} | {art['achieved'] if art else 0:.1f} "
@@ -114,7 +119,7 @@ def batch_section(results: Path) -> str:
     if measured is None:
         return missing("the add-record maximum per batch (Fig. 9(a), (b))", "uv run python bench/batch_sizes.py")
     lines = [
-        f"{CONSENSUS.get(measured['consensus'], measured['consensus'])} ordering, batch timeout "
+        f"{ordering(measured['consensus'])} ordering, batch timeout "
         f"{measured['batch_timeout']}, measured {measured['measured_at'][:10]}. The paper gives no figure per "
         f"setting in its text, only that the maximum rises, then stays at about {measured['paper_plateau_tps']:.0f}.\n",
         "| max message count | preferred max size | add-record TPS (3 % rule) | mean to commit, ms |",
@@ -192,7 +197,7 @@ def sharing_section(results: Path) -> str:
         {"sharing": measured["steps"]}, measured["paper_tps"], "flows/s", results / "fig9c-sharing.png", response=True
     )
     return (
-        f"{CONSENSUS.get(measured['consensus'], measured['consensus'])} ordering, a {measured['record_kb']} KB record, "
+        f"{ordering(measured['consensus'])} ordering, a {measured['record_kb']} KB record, "
         f"measured {measured['measured_at'][:10]}: at most {maximum['achieved'] if maximum else 0:.1f} flows per "
         f"second within 3 % errors (mean {maximum['mean_ms'] if maximum else 0:.0f} ms); the paper: about "
         f"{measured['paper_tps']:.0f}.\n\n![sharing rate](fig9c-sharing.png)\n"
@@ -204,7 +209,7 @@ def profile_section(results: Path) -> str:
     if measured is None:
         return missing("CPU per committed add-record transaction", "uv run python bench/cpu_profile.py")
     lines = [
-        f"{CONSENSUS.get(measured['consensus'], measured['consensus'])} ordering, {measured['offered']:g} adds/s "
+        f"{ordering(measured['consensus'])} ordering, {measured['offered']:g} adds/s "
         f"offered for {measured['seconds']:g} s, {measured['achieved']:g}/s achieved, {measured['committed']} "
         f"committed, measured {measured['measured_at'][:10]}.\n",
         "| process kind | CPU-ms per committed add |",
