@@ -104,9 +104,19 @@ def test_the_profile_lists_each_kinds_cost_and_what_the_papers_rate_would_need(t
         "total_cpu_ms_per_transaction": 14.7,
         "cores": 2,
         "rate_the_cores_allow": 136.05,
+        "idle_cpu_ms_per_second": {"fabric-peer": 140.0},
+        "idle_total_cpu_ms_per_second": 140.0,
+        "marginal_cpu_ms_per_transaction": {"fabric-peer": 9.43, "load generator (this process)": 3.7},
+        "marginal_total_cpu_ms_per_transaction": 13.13,
+        "rate_the_cores_allow_beyond_idle": 141.7,
+        "marginal_cpu_ms_the_paper_rate_allows": 13.29,
     }
     (tmp_path / "cpu-profile.json").write_text(json.dumps(measured))
     assert report.main(["--results", str(tmp_path)]) == 0
     written = (tmp_path / "REPORT.md").read_text()
-    assert "| fabric-peer | 11.00 |" in written and "| **total** | **14.70** |" in written
-    assert "2 cores at 14.70 CPU-ms per add allow at most 136 adds/s; the paper's 140 needs at most 14.3." in written
+    assert "| fabric-peer | 11.00 | 140.0 | 9.43 |" in written
+    assert "| load generator (this process) | 3.70 | 0.0 | 3.70 |" in written
+    assert "| **total** | **14.70** | **140.0** | **13.13** |" in written
+    assert "2 cores at 14.70 CPU-ms per add allow at most 136 adds/s." in written
+    assert "Idle, the lab takes 140 of the cores' 2000 CPU-ms per second; beyond that an add costs 13.13" in written
+    assert "the floor is 142 adds/s, and the paper's 140 needs an add to cost at most 13.3 beyond idle." in written

@@ -61,6 +61,31 @@ def test_cpu_per_transaction_sums_the_kinds_and_bounds_the_rate() -> None:
     assert profile["rate_the_cores_allow"] == pytest.approx((os.cpu_count() or 1) * 1000 / 20.0)
 
 
+def test_idle_work_is_a_rate_and_what_an_add_costs_beyond_it_bounds_the_floor() -> None:
+    quiet_before = {("vm30", "fabric-peer.service"): 0, ("vm31", "kafka.service"): 0}
+    quiet_after = {("vm30", "fabric-peer.service"): 200_000, ("vm31", "kafka.service"): 100_000}
+    idle = cpu_profile.idle_rates(quiet_before, quiet_after, seconds=10.0)
+    assert idle == {"fabric-peer": 20.0, "kafka": 10.0}
+    profile = {
+        "committed": 1000,
+        "cores": 2,
+        "cpu_ms_per_transaction": {"fabric-peer": 10.2, "kafka": 0.1, cpu_profile.LOAD_GENERATOR: 3.0},
+    }
+    # 10 s of load: the peer idles through 200 of its 10,200 CPU-ms, Kafka through more than it used.
+    split = cpu_profile.beyond_idle(profile, idle, seconds=10.0)
+    assert split["marginal_cpu_ms_per_transaction"] == pytest.approx(
+        {"fabric-peer": 10.0, cpu_profile.LOAD_GENERATOR: 3.0, "kafka": 0.0}
+    )
+    assert split["idle_total_cpu_ms_per_second"] == 30.0
+    assert split["rate_the_cores_allow_beyond_idle"] == pytest.approx((2000 - 30) / 13.0)
+    assert split["marginal_cpu_ms_the_paper_rate_allows"] == pytest.approx((2000 - 30) / 140)
+    printed = cpu_profile.summary(
+        {**profile, **split, "total_cpu_ms_per_transaction": 13.3, "rate_the_cores_allow": 150.4}
+    )
+    assert "fabric-peer                                 10.20     20.0        10.00" in printed
+    assert printed.endswith("at most 150/s at the window's cost, 152/s once idle work has its share")
+
+
 def test_a_window_without_commits_is_refused() -> None:
     with pytest.raises(ValueError, match="no transaction committed"):
         cpu_profile.per_transaction({}, {}, own_ms=1.0, committed=0)
