@@ -11,7 +11,7 @@ Part of that cost is paid whether or not anything is offered (gossip, Kafka's fe
 a quiet window first (`--idle-seconds`) measures each kind's idle CPU per second, and what a transaction costs
 beyond it is its marginal cost. The floor then reads: N x 1000 - idle = rate x marginal.
 
-  uv run python bench/cpu_profile.py [--rate 100] [--seconds 20] [--idle-seconds 10] [--out bench/results]
+  uv run python bench/cpu_profile.py [--rate 140] [--seconds 20] [--idle-seconds 10] [--out bench/results]
 
 Writes cpu-profile.json.
 """
@@ -190,7 +190,9 @@ def summary(profile: Mapping[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser(__doc__)
-    parser.add_argument("--rate", type=float, default=100.0, help="adds offered per second")
+    # The paper's rate: below saturation, idle runtimes (Go's and the JVM's spinning threads) charge each add
+    # for time they would not spend under full load.
+    parser.add_argument("--rate", type=float, default=PAPER_ADD_TPS, help="adds offered per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the measured window")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="length of the quiet window before it")
     args = parser.parse_args(argv)

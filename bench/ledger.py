@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cli
@@ -61,6 +63,15 @@ class Step:
     mean_ms: float
     p99_ms: float
     submit_mean_ms: float | None = None
+    # Why requests failed, and how many for each reason.
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+def failure_kind(error: Exception) -> str:
+    """An error's type and first line, identifiers (transaction IDs, UUIDs) elided so that alike errors count
+    together."""
+    first_line = re.sub(r"[0-9a-f-]{16,}", "…", (str(error).strip().splitlines() or [""])[0])[:160]
+    return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
 
 
 def progress(message: str) -> None:
@@ -93,25 +104,25 @@ def run_step(operation: Callable[[], float | None], rate: float, seconds: float,
     count = int(rate * seconds)
     latencies: list[float] = []
     submits: list[float] = []
-    failures = 0
+    failures: Counter[str] = Counter()
     guard = threading.Lock()
 
     def timed() -> None:
-        nonlocal failures
         started = time.perf_counter()
+        failure: str | None
         try:
             submit = operation()
             elapsed = time.perf_counter() - started
-            ok = elapsed <= timeout
-        except Exception:  # every failure counts as an error, whatever its kind
-            ok, elapsed, submit = False, 0.0, None
+            failure = None if elapsed <= timeout else f"slower than {timeout:g} s"
+        except Exception as error:  # every failure counts as an error, whatever its kind
+            failure, elapsed, submit = failure_kind(error), 0.0, None
         with guard:
-            if ok:
+            if failure is None:
                 latencies.append(elapsed)
                 if submit is not None:
                     submits.append(submit)
             else:
-                failures += 1
+                failures[failure] += 1
 
     begin = time.perf_counter()
     with ThreadPoolExecutor(max_workers=min(512, max(8, int(rate * timeout)))) as pool:
@@ -124,10 +135,11 @@ def run_step(operation: Callable[[], float | None], rate: float, seconds: float,
     return Step(
         offered=rate,
         achieved=round(len(latencies) / wall, 1),
-        errors=round(failures / count, 4),
+        errors=round(failures.total() / count, 4),
         mean_ms=round(statistics.fmean(latencies) * 1000, 1) if latencies else float("nan"),
         p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
         submit_mean_ms=round(statistics.fmean(submits) * 1000, 1) if submits else None,
+        failures=dict(failures.most_common()),
     )
 
 
@@ -137,7 +149,10 @@ def step_up(
     steps = []
     for rate in rates:
         step = run_step(operation, rate, seconds, timeout)
-        progress(f"{name}: offered {rate}/s -> {step.achieved}/s, errors {step.errors:.1%}, mean {step.mean_ms} ms")
+        reasons = "".join(f"; {count} x {reason}" for reason, count in step.failures.items())
+        progress(
+            f"{name}: offered {rate}/s -> {step.achieved}/s, errors {step.errors:.1%}, mean {step.mean_ms} ms{reasons}"
+        )
         steps.append(step)
         if step.errors > ERROR_LIMIT or step.achieved < 0.8 * rate:
             break
