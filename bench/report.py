@@ -196,11 +196,22 @@ def sharing_section(results: Path) -> str:
     plot_rates(
         {"sharing": measured["steps"]}, measured["paper_tps"], "flows/s", results / "fig9c-sharing.png", response=True
     )
+    if maximum is None:
+        first = measured["steps"][0]
+        reasons = "; ".join(f"{count} x {reason}" for reason, count in first.get("failures", {}).items())
+        found = (
+            f"no offered rate stayed within 3 % errors: at {first['offered']:g} flows per second, "
+            f"{first['achieved']:g} per second were achieved and {first['errors'] * 100:.1f} % failed"
+            + (f" ({reasons})" if reasons else "")
+        )
+    else:
+        found = (
+            f"at most {maximum['achieved']:.1f} flows per second within 3 % errors (mean {maximum['mean_ms']:.0f} ms)"
+        )
     return (
         f"{ordering(measured['consensus'])} ordering, a {measured['record_kb']} KB record, "
-        f"measured {measured['measured_at'][:10]}: at most {maximum['achieved'] if maximum else 0:.1f} flows per "
-        f"second within 3 % errors (mean {maximum['mean_ms'] if maximum else 0:.0f} ms); the paper: about "
-        f"{measured['paper_tps']:.0f}.\n\n![sharing rate](fig9c-sharing.png)\n"
+        f"measured {measured['measured_at'][:10]}: {found}; the paper: about {measured['paper_tps']:.0f}.\n\n"
+        "![sharing rate](fig9c-sharing.png)\n"
     )
 
 

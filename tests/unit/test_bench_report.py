@@ -92,6 +92,24 @@ def test_the_sharing_rate_is_the_best_step_within_3_percent(tmp_path: Path) -> N
     assert (tmp_path / "fig9c-sharing.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_a_sharing_run_with_no_rate_within_3_percent_says_so_and_why(tmp_path: Path) -> None:
+    failed = {**step(2, 1.1, 0.217, 4227), "failures": {"slower than 15 s": 13}}
+    measured = {
+        "consensus": "kafka",
+        "measured_at": "2026-11-27T00:00:00Z",
+        "record_kb": 64,
+        "steps": [failed],
+        "paper_tps": 140.0,
+    }
+    (tmp_path / "sharing.json").write_text(json.dumps(measured))
+    assert report.main(["--results", str(tmp_path)]) == 0
+    written = (tmp_path / "REPORT.md").read_text()
+    assert (
+        "no offered rate stayed within 3 % errors: at 2 flows per second, 1.1 per second were achieved and 21.7 % "
+        "failed (13 x slower than 15 s); the paper: about 140"
+    ) in written
+
+
 def test_the_profile_lists_each_kinds_cost_and_what_the_papers_rate_would_need(tmp_path: Path) -> None:
     measured = {
         "consensus": "kafka",
