@@ -34,6 +34,8 @@ def run(
         print(f"{program}: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     if args.migrate:
+        if database is not None:
+            database.close()
         return 0
     uvicorn.run(
         build(settings, database),

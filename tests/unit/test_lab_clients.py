@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +82,25 @@ def test_enrolled_keys_are_0600_even_over_loose_files(tmp_path: Path, tls: bool)
     assert key.read_bytes() == issued.key_pem
     certificate = tmp_path / ("server.crt" if tls else "signcerts/cert.pem")
     assert certificate.read_bytes() == issued.certificate_pem
+
+
+def test_threads_asking_for_one_hosts_file_at_once_wait_for_one_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load step's first requests all need the service's TLS chain: one Ansible run, not one per request
+    (each costs seconds of CPU; thirty at once stalled the sharing benchmark for tens of seconds)."""
+    reads: list[tuple[str, str]] = []
+    started = threading.Event()
+
+    def slow_read(_topology: Topology, host: str, path: str) -> bytes:
+        reads.append((host, path))
+        started.set()
+        time.sleep(0.2)  # long enough for every other thread to ask meanwhile
+        return f"{host}:{path}".encode()
+
+    monkeypatch.setattr(lab_clients, "read_remote", slow_read)
+    ledger = lab_clients.Ledger(Topology({"vm33": {"ansible_host": "172.20.29.33"}}, {"all": ["vm33"]}))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _n: ledger.public_file("vm33", "/etc/chain.pem"), range(8)))
+
+    assert started.is_set() and reads == [("vm33", "/etc/chain.pem")]
+    assert answers == [b"vm33:/etc/chain.pem"] * 8
+    assert ledger.public_file("vm33", "/etc/other.pem") == b"vm33:/etc/other.pem" and len(reads) == 2

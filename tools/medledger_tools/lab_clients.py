@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,8 @@ class Ledger:
     """The deployed network as its clients see it."""
 
     topology: Topology
-    _chains: dict[str, bytes] = field(default_factory=dict)
-    _tls_root: bytes | None = None
+    _files: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    _reading: threading.Lock = field(default_factory=threading.Lock)
 
     def channel_peers(self, channel: str) -> list[str]:
         return [host for host in self.topology.members("peers") if channel in self.topology.peer_channels(host)]
@@ -111,20 +112,23 @@ class Ledger:
         values = self.topology.hostvars[peer_host]
         address = str(values["ansible_host"])
         check_target(address)
-        if peer_host not in self._chains:
-            self._chains[peer_host] = read_remote(
-                self.topology, peer_host, f"/etc/medledger/fabric/{values['fabric_peer_name']}/tls/ca.crt"
-            )
-        return f"{address}:{values.get('fabric_peer_port', 7051)}", self._chains[peer_host]
+        chain = self.public_file(peer_host, f"/etc/medledger/fabric/{values['fabric_peer_name']}/tls/ca.crt")
+        return f"{address}:{values.get('fabric_peer_port', 7051)}", chain
+
+    def public_file(self, host: str, path: str) -> bytes:
+        """A public file of a lab host (a CA chain), read once. Each read is an Ansible run, seconds of CPU:
+        threads asking at once (a load step's first requests) wait for one read instead of starting one each."""
+        with self._reading:
+            if (host, path) not in self._files:
+                self._files[host, path] = read_remote(self.topology, host, path)
+            return self._files[host, path]
 
     def ca_host(self, organisation: str) -> str:
         server = self.topology.organisations[organisation]["ca"]
         return next(h for h in self.topology.members("cas") if self.topology.hostvars[h]["fabric_ca_name"] == server)
 
     def tls_root(self) -> bytes:
-        if self._tls_root is None:
-            self._tls_root = read_remote(self.topology, self.topology.members("cas")[0], CA_TLS_ROOT)
-        return self._tls_root
+        return self.public_file(self.topology.members("cas")[0], CA_TLS_ROOT)
 
     def new_client(
         self,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from medledger_client.records import SealedRecord, seal_record
 from medledger_client.service_client import ServiceClient
 from medledger_client.sharing_keys import SharingKeys
 
-from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target, read_remote
+from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target
 from .topology import service_identity_name
 
 PATIENT_CHANNEL, USAGE_CHANNEL = "patientchannel", "datausagechannel"
@@ -70,7 +70,6 @@ def sealed_record(person: Person, folder: Path, size: int = 1 << 20) -> tuple[Pa
 @dataclass(frozen=True)
 class Services:
     ledger: Ledger
-    _chains: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def client(self, service: str, signer: Identity, host: str | None = None) -> ServiceClient:
         """`service` (a key of medledger_services) at `host`, or at the first host of its group, as `signer`."""
@@ -79,11 +78,10 @@ class Services:
         values = topology.hostvars[host]
         address = str(values["ansible_host"])
         check_target(address)
-        if (host, service) not in self._chains:
-            identity = service_identity_name(str(values["fabric_peer_name"]), service)
-            self._chains[host, service] = read_remote(topology, host, f"/etc/medledger/fabric/{identity}/tls/ca.crt")
+        identity = service_identity_name(str(values["fabric_peer_name"]), service)
+        chain = self.ledger.public_file(host, f"/etc/medledger/fabric/{identity}/tls/ca.crt")
         port = values["medledger_services"][service]["port"]
-        return ServiceClient(f"{address}:{port}", AUDIENCES[service], signer, self._chains[host, service])
+        return ServiceClient(f"{address}:{port}", AUDIENCES[service], signer, chain)
 
     def usage_records(self, reader: Person, peer_host: str, patient: str, treatment: str) -> list[dict[str, Any]]:
         """The usage records of a patient's treatment on the Data Usage Channel, as `reader` reads them there."""
