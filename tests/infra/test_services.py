@@ -618,3 +618,19 @@ def test_generated_requests_to_each_deployed_service_get_no_5xx_and_answers_that
         ca_file = tmp_path / f"{service}-ca.pem"
         ca_file.write_bytes(client.ca_pem)
         assert_deployed_conforms(f"https://{client.address}", str(ca_file), caller, client.audience, examples=10)
+
+
+def test_every_service_runs_from_the_venv_of_the_artifact_its_host_installed() -> None:
+    """Each unit names the venv of its host's services artifact, and its process runs from it. The units once ran
+    the venv link a host's services share: a new version changed the link once and restarted only the first
+    service of the host, the others kept running the old code until something else restarted them."""
+    topology = deployed()
+    for service in topology.global_var("medledger_services"):
+        for name in topology.members(service):
+            host = lab_host(name)
+            link = f"{role_var('medledger_service', 'medledger_service_install_dir', name)}/services-venv"
+            installed = host.check_output(f"readlink -f {link}")
+            unit = f"medledger-{service.replace('_', '-')}"
+            assert f"path={installed}/bin/{unit} " in host.check_output(f"systemctl show -p ExecStart --value {unit}")
+            process = host.check_output(f"tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value {unit})/cmdline")
+            assert process.startswith(f"{installed}/bin/python"), (name, unit, process)
