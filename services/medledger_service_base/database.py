@@ -113,7 +113,6 @@ class Database:
     failed request."""
 
     def __init__(self, settings: DatabaseSettings) -> None:
-        self.settings = settings
         self._pool = ConnectionPool(
             kwargs=settings.connection_arguments,
             min_size=1,
