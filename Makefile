@@ -57,9 +57,13 @@ lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
 	$(RUN) ansible-lint --profile production playbooks roles
 
 .PHONY: unit
-unit: artifacts ## Unit tests (Python and the chaincode's Go) and playbook checks that need no lab (Fabric's tools from the artifacts)
+unit: artifacts firmware-test ## Unit tests (Python, the chaincode's Go, the firmware's C) and playbook checks that need no lab
 	$(RUN) pytest -m "not lab" tests
 	cd chaincode && go test ./...
+
+.PHONY: firmware-test
+firmware-test: ## The collector firmware's protocol drivers: host tests under sanitizers, each parser fuzzed, a Cortex-M4 build
+	$(MAKE) -C firmware test
 
 .PHONY: infra
 infra: venv ## testinfra against the running lab (make up first)
@@ -119,6 +123,7 @@ bench: venv ## Reproduce the paper's evaluation: client operations, Kafka lab, t
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/ledger.py
+	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) python bench/sharing.py
 	$(RUN) python bench/report.py
 
 .PHONY: bench-services

@@ -10,7 +10,7 @@ new share of it, which the chaincode records as a usage record of its own.
 
   uv run python bench/sharing.py [--step-seconds 30] [--quick] [--out bench/results]
 
-Writes sharing.json (sharing-quick.json with --quick).
+Writes sharing-<consensus>.json (sharing-<consensus>-quick.json with --quick).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "paper_tps": PAPER_TPS,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / ("sharing-quick.json" if args.quick else "sharing.json")
+    target = args.out / f"sharing-{results['consensus']}{'-quick' if args.quick else ''}.json"
     target.write_text(json.dumps(results, indent=2) + "\n")
     progress(f"sharing: {maximum.achieved} flows/s at most (paper: about {PAPER_TPS:.0f}); written {target}")
     return 0

@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -70,14 +71,19 @@ class ServiceClient:
         headers["content-type"] = content_type
         return headers
 
+    @cached_property
+    def _tls(self) -> ssl.SSLContext:
+        # Built once per client: a service's long-lived clients (the directory, the proxy's storage) call on
+        # every request, and parsing the chain each time is CPU the service needs for its requests.
+        return ssl.create_default_context(cadata=self.ca_pem.decode())
+
     @contextmanager
     def _exchange(
         self, method: str, target: str, body: bytes | BinaryIO, headers: dict[str, str]
     ) -> Iterator[http.client.HTTPResponse]:
         """A 2xx response, its body unread; ServiceError otherwise."""
         host, port = self.address.rsplit(":", 1)
-        context = ssl.create_default_context(cadata=self.ca_pem.decode())
-        connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=TIMEOUT_SECONDS)
+        connection = http.client.HTTPSConnection(host, int(port), context=self._tls, timeout=TIMEOUT_SECONDS)
         try:
             connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()

@@ -85,10 +85,14 @@ def test_the_sharing_rate_is_the_best_step_within_3_percent(tmp_path: Path) -> N
         "steps": [step(10, 10, 0.0, 300), step(20, 18, 0.02, 600), step(40, 20, 0.3, 5000)],
         "paper_tps": 140.0,
     }
-    (tmp_path / "sharing.json").write_text(json.dumps(measured))
+    (tmp_path / "sharing-kafka.json").write_text(json.dumps(measured))
     assert report.main(["--results", str(tmp_path)]) == 0
     written = (tmp_path / "REPORT.md").read_text()
-    assert "at most 18.0 flows per second within 3 % errors (mean 600 ms); the paper: about 140" in written
+    assert (
+        "- Kafka ordering, a 64 KB record, measured 2026-11-27: "
+        "at most 18.0 flows per second within 3 % errors (mean 600 ms)."
+    ) in written
+    assert "The paper: about 140." in written
     assert (tmp_path / "fig9c-sharing.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -101,12 +105,12 @@ def test_a_sharing_run_with_no_rate_within_3_percent_says_so_and_why(tmp_path: P
         "steps": [failed],
         "paper_tps": 140.0,
     }
-    (tmp_path / "sharing.json").write_text(json.dumps(measured))
+    (tmp_path / "sharing-kafka.json").write_text(json.dumps(measured))
     assert report.main(["--results", str(tmp_path)]) == 0
     written = (tmp_path / "REPORT.md").read_text()
     assert (
         "no offered rate stayed within 3 % errors: at 2 flows per second, 1.1 per second were achieved and 21.7 % "
-        "failed (13 x slower than 15 s); the paper: about 140"
+        "failed (13 x slower than 15 s)."
     ) in written
 
 
@@ -138,3 +142,19 @@ def test_the_profile_lists_each_kinds_cost_and_what_the_papers_rate_would_need(t
     assert "2 cores at 14.70 CPU-ms per add allow at most 136 adds/s." in written
     assert "Idle, the lab takes 140 of the cores' 2000 CPU-ms per second; beyond that an add costs 13.13" in written
     assert "the floor is 142 adds/s, and the paper's 140 needs an add to cost at most 13.3 beyond idle." in written
+
+
+def test_sharing_on_both_orderings_is_listed_and_drawn_together(tmp_path: Path) -> None:
+    for consensus, best in (("kafka", 9.5), ("etcdraft", 7.0)):
+        measured = {
+            "consensus": consensus,
+            "measured_at": "2026-11-28T00:00:00Z",
+            "record_kb": 64,
+            "steps": [step(5, 5, 0.0, 1500), step(10, best, 0.0, 2000)],
+            "paper_tps": 140.0,
+        }
+        (tmp_path / f"sharing-{consensus}.json").write_text(json.dumps(measured))
+    assert report.main(["--results", str(tmp_path)]) == 0
+    written = (tmp_path / "REPORT.md").read_text()
+    assert "- Kafka ordering, a 64 KB record, measured 2026-11-28: at most 9.5 flows per second" in written
+    assert "- Raft ordering, a 64 KB record, measured 2026-11-28: at most 7.0 flows per second" in written

@@ -1,0 +1,35 @@
+/* Philips IntelliVue MIB/RS232 ("Data Export" over the MIB port): 115200 baud, 8N1, no flow control.
+ *
+ * A frame is C0 | 11 01 len_hi len_lo | data | FCS_lo FCS_hi | C1, with 7D, C0 and C1 inside sent as 7D,
+ * byte ^ 0x20. The FCS is PPP's (RFC 1662, CRC-16/X-25) over header and data. The data is the LAN protocol's
+ * big-endian application PDU: the collector reads numerics (NuObsValue: physio ID, state, unit, FLOAT) out of
+ * the monitor's answers to its "poll MDIB data" requests. */
+#ifndef COLLECTOR_INTELLIVUE_H
+#define COLLECTOR_INTELLIVUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/reading.h"
+
+#define INTELLIVUE_BOF 0xC0u
+#define INTELLIVUE_EOF 0xC1u
+#define INTELLIVUE_HEADER_BYTES 4u
+#define INTELLIVUE_MAX_DATA_BYTES 4096u
+#define INTELLIVUE_MAX_FRAME_BYTES (2u * (INTELLIVUE_HEADER_BYTES + INTELLIVUE_MAX_DATA_BYTES + 2u) + 2u)
+
+uint16_t intellivue_fcs(const uint8_t *bytes, size_t length);
+
+/* The application data of an unescaped frame (header, data, FCS): its offset is INTELLIVUE_HEADER_BYTES and
+ * its length is returned, or a parse_error. */
+int intellivue_unwrap(const uint8_t *frame, size_t length);
+
+/* The numerics in a poll reply's application data (single or linked result): a count, or a parse_error.
+ * Other PDUs give 0 readings. */
+int intellivue_parse(const uint8_t *data, size_t length, reading *readings, size_t capacity);
+
+/* The escaped frame of a "poll MDIB data" request for numerics; its length, or 0 if `capacity` is too
+ * small. */
+size_t intellivue_poll_request(uint16_t invoke_id, uint16_t poll_number, uint8_t *out, size_t capacity);
+
+#endif
