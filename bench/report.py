@@ -149,8 +149,11 @@ def plot_batches(measured: dict[str, Any], target: Path) -> None:
         )
         axes.axhline(measured["paper_plateau_tps"], color="grey", linestyle="--", label="paper's plateau")
         axes.set_xlabel(label)
-        axes.set_ylim(bottom=0)  # the differences between settings read at their true scale
         axes.grid(alpha=0.3)
+    # From 0, so that the differences between settings read at their true scale; set once for both panels
+    # (they share the axis), above the highest point of either.
+    highest = max([run["best"]["achieved"] for run in counted + sized] + [measured["paper_plateau_tps"]])
+    by_count.set_ylim(0, highest * 1.08)
     by_count.set_ylabel("maximum add-record rate (TPS)")
     by_count.legend()
     figure.tight_layout()
