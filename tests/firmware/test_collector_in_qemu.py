@@ -1,11 +1,13 @@
-"""The collector's ELF on QEMU's netduinoplus2 (an STM32F405): instruments on its UARTs, readings out of its
-uplink. Each UART is a Unix socket of QEMU's, so nothing here touches a network."""
+"""The collector's ELF on QEMU's netduinoplus2 (an STM32F405): instruments on its UARTs, MAC'd records out of
+its uplink to a gateway that acknowledges them. Each UART is a Unix socket of QEMU's, so nothing here touches
+a network; the board's identity and key are loaded into its provisioning flash sector as the playbook would."""
 
 from __future__ import annotations
 
-import contextlib
+import select
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -14,11 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from medledger_api import collector_uplink
+from medledger_api.collector_uplink import Record, Unstuffer
 from medledger_tools.paths import REPO_ROOT
 
 FIRMWARE = REPO_ROOT / "firmware"
 ELF = FIRMWARE / "build" / "arm" / "collector.elf"
 DATEX, INTELLIVUE, MEDIBUS, HL7, MASIMO, NONIN, UPLINK = range(7)
+PROVISIONING_ADDRESS = 0x080E0000
+COLLECTOR = b"collector-or3-01"
+KEY = bytes(range(1, 33))
+SPO2, PERCENT = 150456, 262688
 MASIMO_LINE = b"02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% ALARM=0000 EXC=000800\r\n"
 ORU = (
     b"MSH|^~\\&|MINDRAY|MINDRAY|CIS|HOSPITAL|20261128120000+0800||ORU^R01^ORU_R01|MSG00042|P|2.6\r"
@@ -27,34 +35,36 @@ ORU = (
 MEDIBUS_CURRENT_DATA = b"\x1b$3F\r"
 
 
+def masimo_line(second: int) -> bytes:
+    return MASIMO_LINE.replace(b"47:45", b"47:%02d" % second)
+
+
 def medibus_reply(command: int, data: bytes) -> bytes:
     checksum = (0x01 + command + sum(data)) & 0xFF
     return bytes([0x01, command]) + data + b"%02X\r" % checksum
 
 
 class Board:
-    """QEMU running the collector, with a connected socket per UART."""
+    """QEMU running the collector, a connected socket per UART, and the gateway's side of the uplink.
 
-    def __init__(self, folder: Path) -> None:
+    A thread reads every UART all the time, as instruments and a gateway would: QEMU writes a UART's bytes one
+    at a time, and a Unix socket holds only a few hundred such writes, so a port nobody reads would block QEMU.
+    """
+
+    def __init__(self, folder: Path, provisioned: bool = True) -> None:
         serials = [
             arg for port in range(7) for arg in ("-serial", f"unix:{folder / f'uart{port}.sock'},server=on,wait=off")
         ]
+        provisioning = []
+        if provisioned:
+            page = folder / "provisioning.bin"
+            page.write_bytes(struct.pack("<I", 0x31434C4D) + COLLECTOR + KEY)
+            provisioning = ["-device", f"loader,file={page},addr={PROVISIONING_ADDRESS:#x},force-raw=on"]
+        command = ["qemu-system-arm", "-M", "netduinoplus2", "-nographic", "-monitor", "none", "-kernel", str(ELF)]
         self.process = subprocess.Popen(
-            [
-                "qemu-system-arm",
-                "-M",
-                "netduinoplus2",
-                "-nographic",
-                "-monitor",
-                "none",
-                "-kernel",
-                str(ELF),
-                *serials,
-                "-semihosting-config",
-                "enable=on,target=native",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            [*command, *serials, *provisioning, "-semihosting-config", "enable=on,target=native"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while not (folder / "uart6.sock").exists():
@@ -64,54 +74,125 @@ class Board:
         for port in range(7):
             connection = socket.socket(socket.AF_UNIX)
             connection.connect(str(folder / f"uart{port}.sock"))
-            connection.settimeout(0.2)
             self.ports.append(connection)
         self.received = {port: b"" for port in range(7)}
+        self.arrived = threading.Condition()
+        self.stopped = False
+        self.reader = threading.Thread(target=self._read_every_port, daemon=True)
+        self.reader.start()
+        self.uplink_read = 0
+        self.unstuffer = Unstuffer()
+        self.records: list[Record] = []
+        # QEMU drops what a UART receives before the firmware enables it: wait until the firmware runs (its
+        # MEDIBUS driver asks for data every second, once every port is open).
+        self.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
+
+    def _read_every_port(self) -> None:
+        by_socket = {connection: port for port, connection in enumerate(self.ports)}
+        while not self.stopped:
+            ready, _, _ = select.select(self.ports, [], [], 0.1)
+            for connection in ready:
+                data = connection.recv(65536)
+                if not data:
+                    return
+                with self.arrived:
+                    self.received[by_socket[connection]] += data
+                    self.arrived.notify_all()
 
     def read_until(self, port: int, wanted: bytes, seconds: float = 10) -> bytes:
+        with self.arrived:
+            found = self.arrived.wait_for(lambda: wanted in self.received[port], timeout=seconds)
+            assert found, f"port {port} never sent {wanted!r}: {self.received[port][-200:]!r}"
+            return self.received[port]
+
+    def forget(self, port: int) -> None:
+        with self.arrived:
+            self.received[port] = b""
+
+    def gateway(self, seconds: float, *, acknowledge: bool = True, key: bytes = KEY) -> list[Record]:
+        """Read the uplink for `seconds` and return each authentic record; store and acknowledge them with `key`
+        (or, with `acknowledge` False, lose them, as a gateway that is away does)."""
+        deadline, arrived = time.monotonic() + seconds, []
+        while (left := deadline - time.monotonic()) > 0:
+            with self.arrived:
+                self.arrived.wait_for(lambda: len(self.received[UPLINK]) > self.uplink_read, timeout=left)
+                data = self.received[UPLINK][self.uplink_read :]
+                self.uplink_read += len(data)
+            for frame in self.unstuffer.feed(data):
+                record = collector_uplink.parse_record(frame, {COLLECTOR: KEY})
+                arrived.append(record)
+                if acknowledge:
+                    self.ports[UPLINK].sendall(collector_uplink.acknowledgement(COLLECTOR, key, record.sequence))
+        if acknowledge:
+            self.records += arrived
+        return arrived
+
+    def gateway_until(self, wanted: Record, seconds: float = 10) -> None:
         deadline = time.monotonic() + seconds
-        while wanted not in self.received[port]:
-            assert time.monotonic() < deadline, f"port {port} never sent {wanted!r}: {self.received[port]!r}"
-            with contextlib.suppress(TimeoutError):
-                self.received[port] += self.ports[port].recv(4096)
-        return self.received[port]
+        while not any(self._same(record, wanted) for record in self.records):
+            assert time.monotonic() < deadline, f"no record like {wanted} among {self.records[-10:]}"
+            self.gateway(0.3)
+
+    @staticmethod
+    def _same(record: Record, wanted: Record) -> bool:
+        return (record.port, record.metric, record.unit, record.mantissa, record.exponent, record.device_time) == (
+            wanted.port,
+            wanted.metric,
+            wanted.unit,
+            wanted.mantissa,
+            wanted.exponent,
+            wanted.device_time,
+        )
 
     def close(self) -> None:
+        self.stopped = True
+        self.reader.join()
         for connection in self.ports:
             connection.close()
         self.process.kill()
         self.process.wait()
 
 
+def reading(port: int, metric: int, unit: int, mantissa: int, exponent: int, *, at: int) -> Record:
+    return Record(COLLECTOR, 0, port, metric, unit, mantissa, exponent, at)
+
+
 @pytest.fixture(scope="module")
-def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
+def elf() -> Path:
     if shutil.which("qemu-system-arm") is None:
         pytest.fail("qemu-system-arm is missing: make firmware-test installs it")
     subprocess.run(["make", "-C", str(FIRMWARE), "elf"], check=True, capture_output=True)
+    return ELF
+
+
+@pytest.fixture(scope="module")
+def board(elf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
     running = Board(tmp_path_factory.mktemp("qemu"))
     yield running
     running.close()
 
 
-def test_an_output_only_instrument_reaches_the_uplink_with_codes_units_and_its_clock(board: Board) -> None:
+def test_an_output_only_instrument_reaches_the_gateway_with_codes_units_and_its_clock(board: Board) -> None:
     board.ports[MASIMO].sendall(MASIMO_LINE)
     # SpO2 98 %, pulse 97 /min, PI 3.60 %, at 2016-02-22 22:47:45 UTC.
-    uplink = board.read_until(UPLINK, b"R 4 150448 262688 360 -2 1456181265\n")
-    assert b"R 4 150456 262688 98 0 1456181265\n" in uplink
-    assert b"R 4 149530 264864 97 0 1456181265\n" in uplink
+    board.gateway_until(reading(MASIMO, 150448, PERCENT, 360, -2, at=1456181265))
+    board.gateway_until(reading(MASIMO, SPO2, PERCENT, 98, 0, at=1456181265))
+    board.gateway_until(reading(MASIMO, 149530, 264864, 97, 0, at=1456181265))
+    assert [record.sequence for record in board.records][:3] == [1, 2, 3]
 
 
 def test_an_hl7_message_is_acknowledged_and_its_observation_forwarded(board: Board) -> None:
     board.ports[HL7].sendall(b"\x0b" + ORU + b"\x1c\r")
-    assert b"MSA|AA|MSG00042\r\x1c\r" in board.read_until(HL7, b"\x1c\r")
-    board.read_until(UPLINK, b"R 3 150456 262688 98 0 1795838400\n")
+    board.read_until(HL7, b"MSA|AA|MSG00042\r\x1c\r")
+    board.gateway_until(reading(HL7, SPO2, PERCENT, 98, 0, at=1795838400))
 
 
 def test_a_requesting_driver_asks_and_reads_the_answer(board: Board) -> None:
+    board.forget(MEDIBUS)
     board.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
     board.ports[MEDIBUS].sendall(medibus_reply(0x24, b"EB  97E6  36"))
-    board.read_until(UPLINK, b"R 2 150456 262688 97 0 0\n")
-    board.read_until(UPLINK, b"R 2 151708 266016 36 0 0\n")
+    board.gateway_until(reading(MEDIBUS, SPO2, PERCENT, 97, 0, at=0))
+    board.gateway_until(reading(MEDIBUS, 151708, 266016, 36, 0, at=0))
 
 
 def test_garbage_streaming_on_one_port_does_not_stop_the_others(board: Board) -> None:
@@ -119,23 +200,57 @@ def test_garbage_streaming_on_one_port_does_not_stop_the_others(board: Board) ->
 
     def babble() -> None:
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                board.ports[DATEX].sendall(b"\x55" * 256)
+            board.ports[DATEX].sendall(b"\x55" * 256)
 
     babbler = threading.Thread(target=babble)
     babbler.start()
     try:
         time.sleep(0.5)
-        board.ports[MASIMO].sendall(MASIMO_LINE.replace(b"47:45", b"47:46"))
-        board.read_until(UPLINK, b"R 4 150456 262688 98 0 1456181266\n")
+        board.ports[MASIMO].sendall(masimo_line(46))
+        board.gateway_until(reading(MASIMO, SPO2, PERCENT, 98, 0, at=1456181266))
     finally:
         stop.set()
         babbler.join()
 
 
-def test_the_elf_is_the_same_built_from_another_folder(board: Board, tmp_path: Path) -> None:
+def test_readings_during_an_uplink_outage_are_replayed_with_no_sequence_lost(board: Board) -> None:
+    board.gateway(1)
+    # The gateway goes away: what the collector sends is lost, and nothing is acknowledged.
+    lost = []
+    for second in range(50, 54):
+        board.ports[MASIMO].sendall(masimo_line(second))
+        lost += board.gateway(0.5, acknowledge=False)
+    assert lost, "the collector sent nothing while the gateway was away"
+    board.gateway(4)
+    stored = sorted({record.sequence for record in board.records})
+    assert stored == list(range(1, stored[-1] + 1)), "a sequence number is missing"
+    for second in range(50, 54):
+        assert any(record.device_time == 1456181220 + second for record in board.records)
+
+
+def test_an_acknowledgement_under_another_key_drops_nothing(board: Board) -> None:
+    board.gateway(1)
+    board.ports[MASIMO].sendall(masimo_line(58))
+    forged = board.gateway(1, key=bytes(32))
+    assert forged, "the collector sent nothing"
+    # Not acknowledged, so sent again after the collector's 2 s timeout.
+    again = board.gateway(4)
+    assert {record.sequence for record in forged} <= {record.sequence for record in again}
+
+
+def test_an_unprovisioned_board_sends_nothing(elf: Path, tmp_path: Path) -> None:
+    unprovisioned = Board(tmp_path, provisioned=False)
+    try:
+        unprovisioned.ports[MASIMO].sendall(MASIMO_LINE)
+        time.sleep(2)
+        assert unprovisioned.received[UPLINK] == b""
+    finally:
+        unprovisioned.close()
+
+
+def test_the_elf_is_the_same_built_from_another_folder(elf: Path, tmp_path: Path) -> None:
     """Reproducible: no build path or date goes into the ELF, so a second build elsewhere hashes the same."""
     copy = tmp_path / "firmware"
     shutil.copytree(FIRMWARE, copy, ignore=shutil.ignore_patterns("build"))
     subprocess.run(["make", "-C", str(copy), "elf"], check=True, capture_output=True)
-    assert (copy / "build" / "arm" / "collector.elf").read_bytes() == ELF.read_bytes()
+    assert (copy / "build" / "arm" / "collector.elf").read_bytes() == elf.read_bytes()

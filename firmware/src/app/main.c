@@ -1,56 +1,33 @@
-/* The collector: six instruments on six UARTs, readings out on the seventh, a watchdog-fed polling loop.
- *
- * Provisional uplink (this step): one text line per reading, "R port metric unit mantissa exponent time".
- * The collector core's sequence-numbered, MAC'd records with replay replace it (issue 17, next step). */
+/* The collector: six instruments on six UARTs, their readings queued and sent as MAC'd records on the
+ * seventh, in one polling loop that feeds the watchdog on every pass. */
 #include <stdint.h>
 
 #include "app/instruments.h"
+#include "app/uplink_session.h"
 #include "board/board.h"
 
-#define UPLINK_PORT 6u
+/* The board's identity and uplink key: written by the flashing playbook into the last flash sector, apart
+ * from the ELF, so that every board runs the same ELF (one hash to verify) with its own key. */
+#define PROVISIONING_ADDRESS 0x080E0000u
+#define PROVISIONING_MAGIC 0x31434C4Du /* "MLC1", little-endian */
 
-/* Which instrument each port serves: a board's wiring (the inventory's per-board settings, later). */
+typedef struct {
+    uint32_t magic;
+    uplink_identity identity;
+} provisioning_page;
+
+/* Which instrument each port serves: this board's wiring. */
 static const instrument_kind WIRING[BOARD_PORTS - 1] = {
     INSTRUMENT_DATEX, INSTRUMENT_INTELLIVUE, INSTRUMENT_MEDIBUS,
     INSTRUMENT_HL7,   INSTRUMENT_MASIMO,     INSTRUMENT_NONIN,
 };
 
-/* Appends " <value>" in decimal. */
-static size_t field(char *out, int64_t value)
-{
-    char digits[20];
-    size_t n = 0, length = 0;
-    uint64_t magnitude = value < 0 ? (uint64_t)-value : (uint64_t)value;
-    out[length++] = ' ';
-    if (value < 0)
-        out[length++] = '-';
-    do {
-        digits[n++] = (char)('0' + magnitude % 10u);
-        magnitude /= 10u;
-    } while (magnitude);
-    while (n)
-        out[length++] = digits[--n];
-    return length;
-}
-
-static void uplink_reading(unsigned port, const reading *value)
-{
-    char line[96] = {'R'};
-    size_t length = 1;
-    length += field(line + length, port);
-    length += field(line + length, value->metric);
-    length += field(line + length, value->unit);
-    length += field(line + length, value->mantissa);
-    length += field(line + length, value->exponent);
-    length += field(line + length, value->device_time);
-    line[length++] = '\n';
-    board_port_write(UPLINK_PORT, (const uint8_t *)line, length);
-}
-
 int main(void)
 {
     board_init();
     instruments_init();
+    const provisioning_page *page = (const provisioning_page *)PROVISIONING_ADDRESS;
+    uplink_session_init(page->magic == PROVISIONING_MAGIC ? &page->identity : 0, board_millis());
     for (unsigned port = 0; port < BOARD_PORTS - 1; port++)
         board_port_open(port, instrument_line(WIRING[port]));
     board_port_open(UPLINK_PORT, (board_line){115200, PARITY_NONE, 0});
@@ -62,8 +39,9 @@ int main(void)
             uint8_t byte;
             /* A bounded number of bytes per port per pass: a babbling line cannot starve the others. */
             for (int n = 0; n < 64 && board_port_read(port, &byte); n++)
-                instrument_receive(port, WIRING[port], byte, now, uplink_reading);
+                instrument_receive(port, WIRING[port], byte, now, uplink_session_queue);
         }
+        uplink_session_poll(now);
         board_watchdog_feed();
     }
 }
