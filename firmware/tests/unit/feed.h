@@ -38,6 +38,16 @@ static inline void feed_stuffed(stuffed_frame *state, const uint8_t *bytes, size
     }
 }
 
+/* Every frame of `wire` through a fresh stuffed framer, into `out` (emptied first). */
+static inline void unstuff(uint8_t start, uint8_t end, const uint8_t *wire, size_t length, uint8_t *buffer,
+                           size_t capacity, fed *out)
+{
+    stuffed_frame state;
+    stuffed_frame_init(&state, start, end, buffer, capacity);
+    memset(out, 0, sizeof *out);
+    feed_stuffed(&state, wire, length, out);
+}
+
 static inline void feed_delimited(delimited_frame *state, const uint8_t *bytes, size_t length, fed *out)
 {
     for (size_t i = 0; i < length; i++) {

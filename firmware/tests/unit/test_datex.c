@@ -171,11 +171,8 @@ static void the_request_asks_for_displayed_basic_values_every_interval(void)
     uint8_t wire[2 * DATEX_REQUEST_BYTES + 4], buffer[64];
     size_t length = datex_request_displayed(10, wire, sizeof wire);
     CHECK(length >= DATEX_REQUEST_BYTES + 3);
-    stuffed_frame state;
-    stuffed_frame_init(&state, DATEX_FLAG, DATEX_FLAG, buffer, sizeof buffer);
     static fed out;
-    memset(&out, 0, sizeof out);
-    feed_stuffed(&state, wire, length, &out);
+    unstuff(DATEX_FLAG, DATEX_FLAG, wire, length, buffer, sizeof buffer, &out);
     CHECK_INT(out.frames, 1);
     const uint8_t *request = out.bytes[0];
     CHECK_INT(out.lengths[0], DATEX_REQUEST_BYTES + 1);

@@ -183,11 +183,8 @@ static void a_frame_over_the_wire_unwraps_to_its_data(void)
     static uint8_t frame[600], wire[1300], buffer[INTELLIVUE_MAX_FRAME_BYTES];
     size_t frame_length = wrap(pdu, pdu_length, frame);
     size_t length = stuffed_frame_encode(INTELLIVUE_BOF, INTELLIVUE_EOF, frame, frame_length, wire, sizeof wire);
-    stuffed_frame state;
-    stuffed_frame_init(&state, INTELLIVUE_BOF, INTELLIVUE_EOF, buffer, sizeof buffer);
     static fed out;
-    memset(&out, 0, sizeof out);
-    feed_stuffed(&state, wire, length, &out);
+    unstuff(INTELLIVUE_BOF, INTELLIVUE_EOF, wire, length, buffer, sizeof buffer, &out);
     CHECK_INT(out.frames, 1);
     CHECK_INT(intellivue_unwrap(out.bytes[0], out.lengths[0]), (int)pdu_length);
     reading readings[8];
@@ -216,11 +213,8 @@ static void the_poll_request_is_the_documented_one(void)
     static uint8_t wire[100], buffer[100];
     size_t length = intellivue_poll_request(0x0102, 7, wire, sizeof wire);
     CHECK(length > 0);
-    stuffed_frame state;
-    stuffed_frame_init(&state, INTELLIVUE_BOF, INTELLIVUE_EOF, buffer, sizeof buffer);
     static fed out;
-    memset(&out, 0, sizeof out);
-    feed_stuffed(&state, wire, length, &out);
+    unstuff(INTELLIVUE_BOF, INTELLIVUE_EOF, wire, length, buffer, sizeof buffer, &out);
     CHECK_INT(out.frames, 1);
     CHECK_INT(intellivue_unwrap(out.bytes[0], out.lengths[0]), 36);
     const uint8_t *data = out.bytes[0] + INTELLIVUE_HEADER_BYTES;

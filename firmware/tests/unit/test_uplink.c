@@ -39,11 +39,8 @@ static void a_record_carries_the_reading_and_a_mac_over_all_of_it(void)
     uint8_t wire[UPLINK_MAX_FRAME_BYTES], buffer[UPLINK_RECORD_BYTES + 8];
     size_t length = uplink_record(&IDENTITY, &queued, wire, sizeof wire);
     CHECK(length >= UPLINK_RECORD_BYTES + 2);
-    stuffed_frame state;
-    stuffed_frame_init(&state, UPLINK_BOF, UPLINK_EOF, buffer, sizeof buffer);
     static fed out;
-    memset(&out, 0, sizeof out);
-    feed_stuffed(&state, wire, length, &out);
+    unstuff(UPLINK_BOF, UPLINK_EOF, wire, length, buffer, sizeof buffer, &out);
     CHECK_INT(out.frames, 1);
     CHECK_INT(out.lengths[0], UPLINK_RECORD_BYTES);
     const uint8_t *record = out.bytes[0];
@@ -79,11 +76,8 @@ static void a_forged_or_foreign_acknowledgement_is_refused(void)
     queued_reading queued = {77, 1, {0}};
     uint8_t buffer[UPLINK_RECORD_BYTES + 8];
     length = uplink_record(&IDENTITY, &queued, record, sizeof record);
-    stuffed_frame state;
-    stuffed_frame_init(&state, UPLINK_BOF, UPLINK_EOF, buffer, sizeof buffer);
     static fed out;
-    memset(&out, 0, sizeof out);
-    feed_stuffed(&state, record, length, &out);
+    unstuff(UPLINK_BOF, UPLINK_EOF, record, length, buffer, sizeof buffer, &out);
     CHECK(uplink_acknowledgement(&IDENTITY, out.bytes[0], out.lengths[0], &sequence) < 0);
     CHECK_INT(uplink_acknowledgement(&IDENTITY, frame, 20, &sequence), PARSE_TRUNCATED);
     CHECK_INT(sequence, 0);
