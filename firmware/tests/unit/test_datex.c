@@ -1,5 +1,6 @@
 /* Datex-Ohmeda S/5: records built the way the monitor lays them out, framed, escaped and parsed back. */
 #include "check.h"
+#include "find_reading.h"
 #include "feed.h"
 #include "protocols/byte_order.h"
 #include "protocols/datex.h"
@@ -40,14 +41,6 @@ static void seal(void)
     for (size_t i = 0; i < RECORD_BYTES; i++)
         sum = (uint8_t)(sum + record[i]);
     record[RECORD_BYTES] = sum;
-}
-
-static const reading *find(const reading *readings, int count, uint32_t metric)
-{
-    for (int i = 0; i < count; i++)
-        if (readings[i].metric == metric)
-            return &readings[i];
-    return NULL;
 }
 
 static void a_displayed_values_record_gives_each_vital_sign_with_its_unit_and_time(void)

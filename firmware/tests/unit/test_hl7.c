@@ -1,5 +1,6 @@
 /* HL7 v2 over MLLP: PCD-01 observation messages in, ACKs out. */
 #include "check.h"
+#include "find_reading.h"
 #include "feed.h"
 #include "protocols/hl7.h"
 
@@ -15,14 +16,6 @@ static const char ORU[] =
     "OBX|3|NM|150301^MDC_PRESS_CUFF_SYS^MDC|1.3.1.1|-|266016^MDC_DIM_MMHG^MDC|||||X\r"
     "OBX|4|ST|184327^MDC_ECG_RHY_STAT^MDC|1.1.1.2|sinus|||||||R\r"
     "OBX|5|NM|150344^MDC_TEMP^MDC|1.7.1.1|36.6|268192^MDC_DIM_DEGC^MDC|||||R\r";
-
-static const reading *find(const reading *readings, int count, uint32_t metric)
-{
-    for (int i = 0; i < count; i++)
-        if (readings[i].metric == metric)
-            return &readings[i];
-    return NULL;
-}
 
 static void numeric_observations_come_with_their_codes_units_and_times(void)
 {

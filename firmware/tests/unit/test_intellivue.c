@@ -1,6 +1,7 @@
 /* Philips IntelliVue MIB/RS232: the FCS, the frame header, and numerics out of poll replies built as the
  * monitor sends them. */
 #include "check.h"
+#include "find_reading.h"
 #include "feed.h"
 #include "protocols/byte_order.h"
 #include "protocols/intellivue.h"
@@ -78,14 +79,6 @@ static void build_reply(uint16_t ro_type, uint16_t spo2_state)
     numeric_value(18950, 0, 3872, 80);
     numeric_value(18951, 0, 3872, 93);
     write_be16(pdu + ro_length_at, (uint16_t)(pdu_length - ro_length_at - 2));
-}
-
-static const reading *find(const reading *readings, int count, uint32_t metric)
-{
-    for (int i = 0; i < count; i++)
-        if (readings[i].metric == metric)
-            return &readings[i];
-    return NULL;
 }
 
 static void the_fcs_is_crc16_x25(void)

@@ -1,15 +1,8 @@
 /* Draeger MEDIBUS: the documented commands byte for byte, and current measured data parsed back. */
 #include "check.h"
+#include "find_reading.h"
 #include "feed.h"
 #include "protocols/medibus.h"
-
-static const reading *find(const reading *readings, int count, uint32_t metric)
-{
-    for (int i = 0; i < count; i++)
-        if (readings[i].metric == metric)
-            return &readings[i];
-    return NULL;
-}
 
 static void the_commands_are_the_documented_bytes(void)
 {
