@@ -12,12 +12,15 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from medledger_api import collector_uplink
-from medledger_api.collector_uplink import Record, Unstuffer
+from medledger_collector_gateway import uplink
+from medledger_collector_gateway.gateway import Gateway
+from medledger_collector_gateway.store import Store, StoredReading
+from medledger_collector_gateway.uplink import Hello, Record, Unstuffer
 from medledger_tools.paths import REPO_ROOT
 
 FIRMWARE = REPO_ROOT / "firmware"
@@ -45,13 +48,14 @@ def medibus_reply(command: int, data: bytes) -> bytes:
 
 
 class Board:
-    """QEMU running the collector, a connected socket per UART, and the gateway's side of the uplink.
+    """QEMU running the collector, a connected socket per UART, and the gateway (medledger_collector_gateway,
+    its store in `store`) on the uplink.
 
     A thread reads every UART all the time, as instruments and a gateway would: QEMU writes a UART's bytes one
     at a time, and a Unix socket holds only a few hundred such writes, so a port nobody reads would block QEMU.
     """
 
-    def __init__(self, folder: Path, provisioned: bool = True) -> None:
+    def __init__(self, folder: Path, store: Store, provisioned: bool = True) -> None:
         serials = [
             arg for port in range(7) for arg in ("-serial", f"unix:{folder / f'uart{port}.sock'},server=on,wait=off")
         ]
@@ -82,7 +86,8 @@ class Board:
         self.reader.start()
         self.uplink_read = 0
         self.unstuffer = Unstuffer()
-        self.records: list[Record] = []
+        self.store = store
+        self.real_gateway = Gateway(store, {COLLECTOR: KEY})
         # QEMU drops what a UART receives before the firmware enables it: wait until the firmware runs (its
         # MEDIBUS driver asks for data every second, once every port is open).
         self.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
@@ -109,9 +114,10 @@ class Board:
         with self.arrived:
             self.received[port] = b""
 
-    def gateway(self, seconds: float, *, acknowledge: bool = True, key: bytes = KEY) -> list[Record]:
-        """Read the uplink for `seconds` and return each authentic record; store and acknowledge them with `key`
-        (or, with `acknowledge` False, lose them, as a gateway that is away does)."""
+    def gateway(self, seconds: float, *, away: bool = False, forged_key: bytes | None = None) -> list[Hello | Record]:
+        """Serve the uplink for `seconds` with the gateway; return every authentic frame the collector sent. A
+        gateway `away` answers nothing (what the collector sends is lost); with `forged_key` each record gets an
+        acknowledgement MAC'd with that key instead."""
         deadline, arrived = time.monotonic() + seconds, []
         while (left := deadline - time.monotonic()) > 0:
             with self.arrived:
@@ -119,30 +125,28 @@ class Board:
                 data = self.received[UPLINK][self.uplink_read :]
                 self.uplink_read += len(data)
             for frame in self.unstuffer.feed(data):
-                record = collector_uplink.parse_record(frame, {COLLECTOR: KEY})
-                arrived.append(record)
-                if acknowledge:
-                    self.ports[UPLINK].sendall(collector_uplink.acknowledgement(COLLECTOR, key, record.sequence))
-        if acknowledge:
-            self.records += arrived
+                message = uplink.parse(frame, {COLLECTOR: KEY})
+                arrived.append(message)
+                if away:
+                    continue
+                answer: bytes | None
+                if forged_key and isinstance(message, Record):
+                    answer = uplink.acknowledgement(COLLECTOR, forged_key, message.session, message.sequence)
+                else:
+                    answer = self.real_gateway.receive(frame)
+                if answer:
+                    self.ports[UPLINK].sendall(answer)
         return arrived
 
-    def gateway_until(self, wanted: Record, seconds: float = 10) -> None:
+    @property
+    def records(self) -> list[StoredReading]:
+        return self.store.readings(COLLECTOR, "0", "9")
+
+    def gateway_until(self, wanted: Reading, seconds: float = 10) -> None:
         deadline = time.monotonic() + seconds
-        while not any(self._same(record, wanted) for record in self.records):
+        while wanted not in {Reading.of(record) for record in self.records}:
             assert time.monotonic() < deadline, f"no record like {wanted} among {self.records[-10:]}"
             self.gateway(0.3)
-
-    @staticmethod
-    def _same(record: Record, wanted: Record) -> bool:
-        return (record.port, record.metric, record.unit, record.mantissa, record.exponent, record.device_time) == (
-            wanted.port,
-            wanted.metric,
-            wanted.unit,
-            wanted.mantissa,
-            wanted.exponent,
-            wanted.device_time,
-        )
 
     def close(self) -> None:
         self.stopped = True
@@ -153,8 +157,24 @@ class Board:
         self.process.wait()
 
 
-def reading(port: int, metric: int, unit: int, mantissa: int, exponent: int, *, at: int) -> Record:
-    return Record(COLLECTOR, 0, port, metric, unit, mantissa, exponent, at)
+@dataclass(frozen=True)
+class Reading:
+    """What an instrument said, as the gateway stored it."""
+
+    port: int
+    metric: int
+    unit: int
+    mantissa: int
+    exponent: int
+    device_time: int
+
+    @classmethod
+    def of(cls, stored: StoredReading) -> Reading:
+        return cls(stored.port, stored.metric, stored.unit, stored.mantissa, stored.exponent, stored.device_time)
+
+
+def reading(port: int, metric: int, unit: int, mantissa: int, exponent: int, *, at: int) -> Reading:
+    return Reading(port, metric, unit, mantissa, exponent, at)
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +187,11 @@ def elf() -> Path:
 
 @pytest.fixture(scope="module")
 def board(elf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
-    running = Board(tmp_path_factory.mktemp("qemu"))
+    folder = tmp_path_factory.mktemp("qemu")
+    running = Board(folder, Store(folder / "gateway.sqlite"))
     yield running
     running.close()
+    running.store.close()
 
 
 def test_an_output_only_instrument_reaches_the_gateway_with_codes_units_and_its_clock(board: Board) -> None:
@@ -219,11 +241,11 @@ def test_readings_during_an_uplink_outage_are_replayed_with_no_sequence_lost(boa
     lost = []
     for second in range(50, 54):
         board.ports[MASIMO].sendall(masimo_line(second))
-        lost += board.gateway(0.5, acknowledge=False)
-    assert lost, "the collector sent nothing while the gateway was away"
+        lost += board.gateway(0.5, away=True)
+    assert any(isinstance(message, Record) for message in lost), "the collector sent nothing while the gateway was away"
     board.gateway(4)
-    stored = sorted({record.sequence for record in board.records})
-    assert stored == list(range(1, stored[-1] + 1)), "a sequence number is missing"
+    stored = [(record.chain, record.sequence) for record in board.records]
+    assert stored == [(1, sequence) for sequence in range(1, len(stored) + 1)], "a sequence number is missing"
     for second in range(50, 54):
         assert any(record.device_time == 1456181220 + second for record in board.records)
 
@@ -231,21 +253,43 @@ def test_readings_during_an_uplink_outage_are_replayed_with_no_sequence_lost(boa
 def test_an_acknowledgement_under_another_key_drops_nothing(board: Board) -> None:
     board.gateway(1)
     board.ports[MASIMO].sendall(masimo_line(58))
-    forged = board.gateway(1, key=bytes(32))
+    forged = {message.sequence for message in board.gateway(1, forged_key=bytes(32)) if isinstance(message, Record)}
     assert forged, "the collector sent nothing"
-    # Not acknowledged, so sent again after the collector's 2 s timeout.
-    again = board.gateway(4)
-    assert {record.sequence for record in forged} <= {record.sequence for record in again}
+    # Not acknowledged, so sent again after the collector's 2 s timeout, and stored.
+    board.gateway(4)
+    assert forged <= {record.sequence for record in board.records}
+
+
+def test_a_rebooted_collector_gets_a_new_session_and_its_first_readings_are_not_taken_for_old_ones(
+    elf: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "gateway.sqlite")
+    try:
+        for boot, second in ((1, 10), (2, 11)):
+            folder = tmp_path / f"boot{boot}"
+            folder.mkdir()
+            rebooted = Board(folder, store)
+            try:
+                rebooted.ports[MASIMO].sendall(masimo_line(second))
+                rebooted.gateway_until(reading(MASIMO, SPO2, PERCENT, 98, 0, at=1456181220 + second))
+            finally:
+                rebooted.close()
+        chains = {(record.chain, record.sequence) for record in store.readings(COLLECTOR, "0", "9")}
+        assert {(1, 1), (2, 1)} <= chains
+    finally:
+        store.close()
 
 
 def test_an_unprovisioned_board_sends_nothing(elf: Path, tmp_path: Path) -> None:
-    unprovisioned = Board(tmp_path, provisioned=False)
+    store = Store(tmp_path / "gateway.sqlite")
+    unprovisioned = Board(tmp_path, store, provisioned=False)
     try:
         unprovisioned.ports[MASIMO].sendall(MASIMO_LINE)
         time.sleep(2)
         assert unprovisioned.received[UPLINK] == b""
     finally:
         unprovisioned.close()
+        store.close()
 
 
 def test_the_elf_is_the_same_built_from_another_folder(elf: Path, tmp_path: Path) -> None:

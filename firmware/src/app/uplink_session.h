@@ -1,5 +1,7 @@
-/* The collector's side of the uplink: readings queued with sequence numbers, sent as MAC'd records, dropped
- * from the ring when the gateway acknowledges them, sent again when it does not (go-back-N). */
+/* The collector's side of the uplink: a session from the gateway, then readings queued with sequence numbers,
+ * sent as MAC'd records, dropped from the ring when the gateway acknowledges them, sent again when it does
+ * not (go-back-N). After several timeouts in a row the collector asks for its session again: the gateway may
+ * have moved on (a hello replayed to it), and a session that continues ours keeps every sequence. */
 #ifndef COLLECTOR_UPLINK_SESSION_H
 #define COLLECTOR_UPLINK_SESSION_H
 
@@ -11,7 +13,7 @@
 #define UPLINK_PORT 6u
 
 typedef struct {
-    uint32_t sent, resent_after_timeout, acknowledged, bad_acknowledgements, dropped_when_full;
+    uint32_t sessions, sent, resent_after_timeout, acknowledged, refused_frames, dropped_when_full;
 } uplink_counters;
 
 /* `identity` NULL: the board is not provisioned; readings are queued but nothing is sent. */

@@ -5,6 +5,8 @@
 #include "protocols/stuffed_frame.h"
 #include "sha256.h"
 
+#define HEADER_BYTES (2u + UPLINK_ID_BYTES)
+
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
@@ -28,39 +30,57 @@ static void mac(const uplink_identity *identity, const uint8_t *bytes, size_t le
     memcpy(out, full, UPLINK_MAC_BYTES);
 }
 
-size_t uplink_record(const uplink_identity *identity, const queued_reading *queued, uint8_t *out, size_t capacity)
+/* Type, version and id in front, the MAC behind, then the escaping. */
+static size_t seal(const uplink_identity *identity, uint8_t type, uint8_t *frame, size_t length, uint8_t *out,
+                   size_t capacity)
+{
+    frame[0] = type;
+    frame[1] = UPLINK_VERSION;
+    memcpy(frame + 2, identity->id, UPLINK_ID_BYTES);
+    mac(identity, frame, length - UPLINK_MAC_BYTES, frame + length - UPLINK_MAC_BYTES);
+    return stuffed_frame_encode(UPLINK_BOF, UPLINK_EOF, frame, length, out, capacity);
+}
+
+size_t uplink_hello(const uplink_identity *identity, uint32_t session, uint8_t *out, size_t capacity)
+{
+    uint8_t hello[UPLINK_HELLO_BYTES];
+    put32(hello + HEADER_BYTES, session);
+    return seal(identity, UPLINK_HELLO, hello, sizeof hello, out, capacity);
+}
+
+size_t uplink_record(const uplink_identity *identity, uint32_t session, const queued_reading *queued, uint8_t *out,
+                     size_t capacity)
 {
     uint8_t record[UPLINK_RECORD_BYTES];
     const reading *value = &queued->value;
-    record[0] = UPLINK_RECORD;
-    record[1] = UPLINK_VERSION;
-    memcpy(record + 2, identity->id, UPLINK_ID_BYTES);
-    put32(record + 18, queued->sequence);
-    record[22] = queued->port;
-    put32(record + 23, value->metric);
-    put32(record + 27, value->unit);
-    put32(record + 31, (uint32_t)value->mantissa);
-    record[35] = (uint8_t)value->exponent;
-    put32(record + 36, value->device_time);
-    mac(identity, record, 40, record + 40);
-    return stuffed_frame_encode(UPLINK_BOF, UPLINK_EOF, record, sizeof record, out, capacity);
+    put32(record + 18, session);
+    put32(record + 22, queued->sequence);
+    record[26] = queued->port;
+    put32(record + 27, value->metric);
+    put32(record + 31, value->unit);
+    put32(record + 35, (uint32_t)value->mantissa);
+    record[39] = (uint8_t)value->exponent;
+    put32(record + 40, value->device_time);
+    return seal(identity, UPLINK_RECORD, record, sizeof record, out, capacity);
 }
 
-int uplink_acknowledgement(const uplink_identity *identity, const uint8_t *frame, size_t length,
-                           uint32_t *sequence)
+int uplink_from_gateway(const uplink_identity *identity, const uint8_t *frame, size_t length,
+                        uplink_message *message)
 {
-    if (length < UPLINK_ACKNOWLEDGEMENT_BYTES)
+    if (length < UPLINK_GATEWAY_FRAME_BYTES)
         return PARSE_TRUNCATED;
-    if (length > UPLINK_ACKNOWLEDGEMENT_BYTES)
+    if (length > UPLINK_GATEWAY_FRAME_BYTES)
         return PARSE_OVERSIZED;
     uint8_t expected[UPLINK_MAC_BYTES];
-    mac(identity, frame, UPLINK_ACKNOWLEDGEMENT_BYTES - UPLINK_MAC_BYTES, expected);
-    if (!mac_equal(expected, frame + UPLINK_ACKNOWLEDGEMENT_BYTES - UPLINK_MAC_BYTES, UPLINK_MAC_BYTES))
+    mac(identity, frame, UPLINK_GATEWAY_FRAME_BYTES - UPLINK_MAC_BYTES, expected);
+    if (!mac_equal(expected, frame + UPLINK_GATEWAY_FRAME_BYTES - UPLINK_MAC_BYTES, UPLINK_MAC_BYTES))
         return PARSE_BAD_CHECKSUM;
     /* Checked after the MAC: an unauthenticated frame learns nothing about which check failed. */
-    if (frame[0] != UPLINK_ACKNOWLEDGEMENT || frame[1] != UPLINK_VERSION ||
+    if ((frame[0] != UPLINK_ACKNOWLEDGEMENT && frame[0] != UPLINK_SESSION) || frame[1] != UPLINK_VERSION ||
         memcmp(frame + 2, identity->id, UPLINK_ID_BYTES) != 0)
         return PARSE_UNSUPPORTED;
-    *sequence = get32(frame + 18);
+    message->type = frame[0];
+    message->first = get32(frame + HEADER_BYTES);
+    message->second = get32(frame + HEADER_BYTES + 4);
     return 0;
 }
