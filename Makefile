@@ -104,8 +104,7 @@ infra-raft: venv ## On a fresh lab: deploy Fabric 2.5.0 with Raft ordering and t
 	$(RUN) medledger-lab down
 	$(RUN) medledger-lab up
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) medledger-lab check
-	@# Ansible's own linear strategy, not Mitogen (ansible.cfg): the fallback stays a tested way to deploy.
-	ANSIBLE_INVENTORY=$(EARLIER_FABRIC_INVENTORY) ANSIBLE_STRATEGY=linear $(PLAYBOOK) playbooks/site.yml
+	ANSIBLE_INVENTORY=$(EARLIER_FABRIC_INVENTORY) $(PLAYBOOK) playbooks/site.yml
 	ANSIBLE_INVENTORY=$(RAFT_INVENTORY) $(RUN) pytest -m lab --durations=15 $(RAFT_TESTS) $(RAFT_SKIPPED)
 
 .PHONY: bench

@@ -9,7 +9,7 @@ import socket
 import threading
 
 from .gateway import Gateway
-from .uplink import Unstuffer
+from .uplink import unstuffer
 
 
 def connect(path: str) -> socket.socket:
@@ -19,7 +19,7 @@ def connect(path: str) -> socket.socket:
 
 
 def serve(link: socket.socket, gateway: Gateway, stop: threading.Event) -> None:
-    unstuffer = Unstuffer()
+    frames = unstuffer()
     link.settimeout(0.2)
     while not stop.is_set():
         try:
@@ -28,7 +28,7 @@ def serve(link: socket.socket, gateway: Gateway, stop: threading.Event) -> None:
             continue
         if not data:
             return
-        for frame in unstuffer.feed(data):
+        for frame in frames.feed(data):
             answer = gateway.receive(frame)
             if answer is not None:
                 link.sendall(answer)

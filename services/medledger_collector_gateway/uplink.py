@@ -13,7 +13,9 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-BOF, EOF, ESCAPE = 0xC0, 0xC1, 0x7D
+from medledger_api import line_framing
+
+BOF, EOF = 0xC0, 0xC1
 VERSION = 2
 ID_BYTES, KEY_BYTES, MAC_BYTES = 16, 32, 16
 HEADER = struct.Struct(">cB16s")
@@ -51,39 +53,12 @@ def _mac(key: bytes, message: bytes) -> bytes:
 
 
 def stuff(payload: bytes) -> bytes:
-    escaped = bytearray([BOF])
-    for byte in payload:
-        escaped += bytes([ESCAPE, byte ^ 0x20]) if byte in (BOF, EOF, ESCAPE) else bytes([byte])
-    escaped.append(EOF)
-    return bytes(escaped)
+    return line_framing.stuff(payload, BOF, EOF)
 
 
-class Unstuffer:
-    """Frames out of a byte stream, as the collector's framer reads them; garbage between frames is skipped
-    and a frame with a broken escape or longer than any frame dropped."""
-
-    def __init__(self, limit: int = 2 * (RECORD.size + MAC_BYTES)) -> None:
-        self._frame: bytearray | None = None
-        self._escaped = False
-        self._limit = limit
-
-    def feed(self, data: bytes) -> list[bytes]:
-        frames = []
-        for byte in data:
-            if byte == BOF:
-                self._frame, self._escaped = bytearray(), False
-            elif self._frame is None:
-                continue
-            elif byte == EOF:
-                if not self._escaped and len(self._frame) <= self._limit:
-                    frames.append(bytes(self._frame))
-                self._frame = None
-            elif byte == ESCAPE and not self._escaped:
-                self._escaped = True
-            else:
-                self._frame.append(byte ^ 0x20 if self._escaped else byte)
-                self._escaped = False
-        return frames
+def unstuffer() -> line_framing.Unstuffer:
+    """Frames out of the uplink's byte stream; none longer than twice the longest frame is kept."""
+    return line_framing.Unstuffer(BOF, EOF, limit=2 * (RECORD.size + MAC_BYTES))
 
 
 def parse(frame: bytes, keys: dict[bytes, bytes]) -> Hello | Record:

@@ -1,6 +1,7 @@
-"""The collector's ELF on QEMU's netduinoplus2 (an STM32F405): instruments on its UARTs, MAC'd records out of
-its uplink to a gateway that acknowledges them. Each UART is a Unix socket of QEMU's, so nothing here touches
-a network; the board's identity and key are loaded into its provisioning flash sector as the playbook would."""
+"""The collector's ELF on QEMU's netduinoplus2 (an STM32F405): instruments on its UARTs (hand-made frames, and
+the six simulated instruments of medledger_instrument_simulators), MAC'd records out of its uplink to a gateway
+that acknowledges them. Each UART is a Unix socket of QEMU's, so nothing here touches a network; the board's
+identity and key are loaded into its provisioning flash sector as the playbook would."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,10 @@ import pytest
 from medledger_collector_gateway import uplink
 from medledger_collector_gateway.gateway import Gateway
 from medledger_collector_gateway.store import Store, StoredReading
-from medledger_collector_gateway.uplink import Hello, Record, Unstuffer
+from medledger_collector_gateway.uplink import Hello, Record, unstuffer
+from medledger_instrument_simulators import medibus
+from medledger_instrument_simulators.instrument import Reading
+from medledger_instrument_simulators.run import PASS_SECONDS, Cabling, OperatingRoom
 from medledger_tools.paths import REPO_ROOT
 
 FIRMWARE = REPO_ROOT / "firmware"
@@ -35,16 +39,17 @@ ORU = (
     b"MSH|^~\\&|MINDRAY|MINDRAY|CIS|HOSPITAL|20261128120000+0800||ORU^R01^ORU_R01|MSG00042|P|2.6\r"
     b"OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.6.1.1|98|262688^MDC_DIM_PERCENT^MDC|||||R\r"
 )
-MEDIBUS_CURRENT_DATA = b"\x1b$3F\r"
+MEDIBUS_INITIALISE = medibus.frame(medibus.ESC, medibus.ICC)
+MEDIBUS_CURRENT_DATA = medibus.frame(medibus.ESC, medibus.CURRENT_DATA_CP1)
+SURGERY_START = datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
+# Long enough for a few of every instrument's readings (Datex's come every 5 s once asked); on a busy host
+# QEMU's SysTick loses ticks and they come later.
+SURGERY_SECONDS = 12
+SURGERY_DEADLINE_SECONDS = 40
 
 
 def masimo_line(second: int) -> bytes:
     return MASIMO_LINE.replace(b"47:45", b"47:%02d" % second)
-
-
-def medibus_reply(command: int, data: bytes) -> bytes:
-    checksum = (0x01 + command + sum(data)) & 0xFF
-    return bytes([0x01, command]) + data + b"%02X\r" % checksum
 
 
 class Board:
@@ -85,12 +90,12 @@ class Board:
         self.reader = threading.Thread(target=self._read_every_port, daemon=True)
         self.reader.start()
         self.uplink_read = 0
-        self.unstuffer = Unstuffer()
+        self.unstuffer = unstuffer()
         self.store = store
         self.real_gateway = Gateway(store, {COLLECTOR: KEY})
         # QEMU drops what a UART receives before the firmware enables it: wait until the firmware runs (its
-        # MEDIBUS driver asks for data every second, once every port is open).
-        self.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
+        # MEDIBUS driver initialises the device every second until it answers, once every port is open).
+        self.read_until(MEDIBUS, MEDIBUS_INITIALISE)
 
     def _read_every_port(self) -> None:
         by_socket = {connection: port for port, connection in enumerate(self.ports)}
@@ -142,9 +147,9 @@ class Board:
     def records(self) -> list[StoredReading]:
         return self.store.readings(COLLECTOR, "0", "9")
 
-    def gateway_until(self, wanted: Reading, seconds: float = 10) -> None:
+    def gateway_until(self, wanted: Read, seconds: float = 10) -> None:
         deadline = time.monotonic() + seconds
-        while wanted not in {Reading.of(record) for record in self.records}:
+        while wanted not in {as_read(record) for record in self.records}:
             assert time.monotonic() < deadline, f"no record like {wanted} among {self.records[-10:]}"
             self.gateway(0.3)
 
@@ -157,24 +162,16 @@ class Board:
         self.process.wait()
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What an instrument said, as the gateway stored it."""
-
-    port: int
-    metric: int
-    unit: int
-    mantissa: int
-    exponent: int
-    device_time: int
-
-    @classmethod
-    def of(cls, stored: StoredReading) -> Reading:
-        return cls(stored.port, stored.metric, stored.unit, stored.mantissa, stored.exponent, stored.device_time)
+# What an instrument said, as the gateway stored it: its port and the reading (without session or sequence).
+Read = tuple[int, Reading]
 
 
-def reading(port: int, metric: int, unit: int, mantissa: int, exponent: int, *, at: int) -> Reading:
-    return Reading(port, metric, unit, mantissa, exponent, at)
+def as_read(stored: StoredReading) -> Read:
+    return stored.port, Reading(stored.metric, stored.unit, stored.mantissa, stored.exponent, stored.device_time)
+
+
+def reading(port: int, metric: int, unit: int, mantissa: int, exponent: int, *, at: int) -> Read:
+    return port, Reading(metric, unit, mantissa, exponent, at)
 
 
 @pytest.fixture(scope="module")
@@ -211,10 +208,13 @@ def test_an_hl7_message_is_acknowledged_and_its_observation_forwarded(board: Boa
 
 def test_a_requesting_driver_asks_and_reads_the_answer(board: Board) -> None:
     board.forget(MEDIBUS)
-    board.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
-    board.ports[MEDIBUS].sendall(medibus_reply(0x24, b"EB  97E6  36"))
+    board.read_until(MEDIBUS, MEDIBUS_INITIALISE)
+    board.ports[MEDIBUS].sendall(medibus.frame(medibus.SOH, medibus.CURRENT_DATA_CP1, b"EB  97E6  36"))
     board.gateway_until(reading(MEDIBUS, SPO2, PERCENT, 97, 0, at=0))
     board.gateway_until(reading(MEDIBUS, 151708, 266016, 36, 0, at=0))
+    # Heard from, the device is asked for its data from then on.
+    board.forget(MEDIBUS)
+    board.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
 
 
 def test_garbage_streaming_on_one_port_does_not_stop_the_others(board: Board) -> None:
@@ -290,6 +290,66 @@ def test_an_unprovisioned_board_sends_nothing(elf: Path, tmp_path: Path) -> None
     finally:
         unprovisioned.close()
         store.close()
+
+
+def play_instruments(board: Board, cabling: Cabling, stop: threading.Event) -> None:
+    """The instruments' ends of ports 0-5 until `stop`: what the board's reader read on each port since the
+    boot goes to its instrument (QEMU takes one connection per UART, so the board's are the only ones), and
+    every instrument's answers and transmissions go out on it."""
+    ports = range(len(cabling.lines))
+    read = [0 for _ in ports]
+    while not stop.is_set():
+        with board.arrived:
+            board.arrived.wait(timeout=PASS_SECONDS)
+            fresh = [board.received[port][read[port] :] for port in ports]
+        for port, data in zip(ports, fresh, strict=True):
+            if data:
+                read[port] += len(data)
+                cabling.heard(port, data)
+        cabling.tick()
+
+
+def test_six_simulated_instruments_reach_the_gateway_with_exactly_the_values_they_sent(
+    elf: Path, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "gateway.sqlite")
+    board = Board(tmp_path, store)
+    room = OperatingRoom(SURGERY_START, seed=17)
+    cabling = Cabling(room, board.ports[:UPLINK])
+    stop = threading.Event()
+    instruments = threading.Thread(target=play_instruments, args=(board, cabling, stop))
+    instruments.start()
+    deadline = time.monotonic() + SURGERY_DEADLINE_SECONDS
+    try:
+        board.gateway(SURGERY_SECONDS)
+        while {record.port for record in board.records} != set(range(UPLINK)):
+            assert time.monotonic() < deadline, f"not every instrument reached the gateway: {cabling.traffic()}"
+            board.gateway(0.5)
+    finally:
+        stop.set()
+        instruments.join()
+        board.close()
+    try:
+        stored = [as_read(record) for record in board.records]
+    finally:
+        store.close()
+    for port, sent in room.expected_readings().items():
+        arrived = [value for read_on, value in stored if read_on == port]
+        # In order and none lost: what is missing is only what was still on its way when the gateway stopped.
+        assert arrived == sent[: len(arrived)]
+    # Each request side: Datex asked once, Nonin's format selected, MEDIBUS initialised before its data and the
+    # device's own commands answered, every HL7 message acknowledged but perhaps the last, polls numbered on.
+    assert room.datex.requests == [5]
+    assert room.nonin.selections == [7]
+    assert room.medibus.commands[0] == medibus.ICC
+    assert medibus.CURRENT_DATA_CP1 in room.medibus.commands
+    assert room.medibus.own_commands_answered > 0
+    assert room.medibus.own_commands_unanswered == 0
+    assert len(room.hl7.acknowledged) >= 3
+    assert len(room.hl7.unacknowledged) <= 1
+    polls = room.intellivue.polls
+    assert len(polls) >= SURGERY_SECONDS // 2
+    assert polls == list(range(polls[0], polls[0] + len(polls)))
 
 
 def test_the_elf_is_the_same_built_from_another_folder(elf: Path, tmp_path: Path) -> None:

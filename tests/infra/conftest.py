@@ -153,11 +153,11 @@ def run_module(host: str, module: str, arguments: dict[str, Any]) -> subprocess.
     return lab_clients.run_module(deployed(), host, module, arguments)
 
 
-def ansible_run(*args: str) -> subprocess.CompletedProcess[str]:
+def ansible_run(*args: str, strategy: str | None = None) -> subprocess.CompletedProcess[str]:
     """ansible-playbook (args[0] ending .yml) or ansible ad hoc, against the deployed inventory."""
     for host in deployed().hosts:
         check_target(str(deployed().hostvars[host]["ansible_host"]))
-    return lab_clients.ansible(*args)
+    return lab_clients.ansible(*args, strategy=strategy)
 
 
 def tls_session(host: Any, endpoint: str, tls_dir: str, present_certificate: bool = True) -> str:

@@ -20,7 +20,7 @@ from medledger_collector_gateway.cli import KeysError, load_keys
 from medledger_collector_gateway.gateway import Gateway
 from medledger_collector_gateway.shr import surgical_health_record
 from medledger_collector_gateway.store import Store
-from medledger_collector_gateway.uplink import Unstuffer, stuff
+from medledger_collector_gateway.uplink import stuff, unstuffer
 
 COLLECTOR = b"collector-or3-01"
 KEY = bytes(range(1, 33))
@@ -45,7 +45,7 @@ def answer(gateway: Gateway, frame: bytes) -> tuple[bytes, int, int] | None:
     stuffed = gateway.receive(frame)
     if stuffed is None:
         return None
-    (unstuffed,) = Unstuffer().feed(stuffed)
+    (unstuffed,) = unstuffer().feed(stuffed)
     kind, _, collector, first, second = struct.unpack(">cB16sII", unstuffed[:26])
     assert collector == COLLECTOR
     assert unstuffed[26:] == hmac.new(KEY, unstuffed[:26], hashlib.sha256).digest()[:16]
@@ -181,7 +181,7 @@ def test_the_served_uplink_answers_a_hello_and_the_gateway_exits_non_zero_when_i
             with board:
                 board.sendall(b"\x55garbage" + stuff(hello(0)))
                 board.settimeout(10)
-                (grant,) = Unstuffer().feed(board.recv(4096))
+                (grant,) = unstuffer().feed(board.recv(4096))
             assert gateway.wait(timeout=10) == 1, "a closed uplink ends the gateway with an error, to be restarted"
         finally:
             gateway.kill()

@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from medledger_collector_gateway import uplink
-from medledger_collector_gateway.uplink import Hello, Record, Unstuffer, UplinkError, parse, stuff
+from medledger_collector_gateway.uplink import Hello, Record, UplinkError, parse, stuff, unstuffer
 
 COLLECTOR = b"collector-or3-01"
 KEY = bytes(range(1, 33))
@@ -55,9 +55,14 @@ def test_a_forged_foreign_or_broken_frame_is_refused_with_its_reason(frame: byte
 def test_frames_come_out_of_a_stream_split_anywhere_and_garbage_between_them_is_skipped() -> None:
     frame = record_frame()
     wire = b"\x55\xc1" + stuff(frame) + b"\x00" + stuff(frame)
-    unstuffer = Unstuffer()
-    frames = [found for byte in wire for found in unstuffer.feed(bytes([byte]))]
+    frames_of = unstuffer()
+    frames = [found for byte in wire for found in frames_of.feed(bytes([byte]))]
     assert frames == [frame, frame]
+
+
+def test_a_frame_longer_than_any_the_collector_sends_is_dropped_and_the_next_one_read() -> None:
+    frame = record_frame()
+    assert unstuffer().feed(stuff(b"\x00" * 121) + stuff(frame)) == [frame]
 
 
 @pytest.mark.parametrize(
@@ -68,7 +73,7 @@ def test_frames_come_out_of_a_stream_split_anywhere_and_garbage_between_them_is_
     ],
 )
 def test_the_gateways_frames_carry_two_numbers_under_the_collectors_key(built: bytes, kind: bytes) -> None:
-    (frame,) = Unstuffer().feed(built)
+    (frame,) = unstuffer().feed(built)
     body = frame[:26]
     assert body == kind + b"\x02" + COLLECTOR + bytes([0, 0, 0, 0x7D, 0, 0, 0xC0, 0xC1])
     assert frame[26:] == hmac.new(KEY, body, hashlib.sha256).digest()[:16]

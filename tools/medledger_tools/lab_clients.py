@@ -47,9 +47,9 @@ def check_target(address: str) -> None:
         assert_lab_target(address)
 
 
-def ansible(*args: str) -> subprocess.CompletedProcess[str]:
+def ansible(*args: str, strategy: str | None = None) -> subprocess.CompletedProcess[str]:
     """ansible-playbook (an argument ending .yml) or ansible ad hoc, against the inventory ansible.cfg
-    (or ANSIBLE_INVENTORY) names. Callers check the targets."""
+    (or ANSIBLE_INVENTORY) names, with ansible.cfg's strategy or `strategy`. Callers check the targets."""
     command = ["ansible-playbook", *args] if any(arg.endswith(".yml") for arg in args) else ["ansible", *args]
     return subprocess.run(
         command,
@@ -58,7 +58,7 @@ def ansible(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=1800,
         check=False,
-        env=dict(os.environ, ANSIBLE_NOCOLOR="1"),
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", **({"ANSIBLE_STRATEGY": strategy} if strategy else {})),
     )
 
 

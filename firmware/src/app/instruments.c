@@ -95,7 +95,8 @@ void instrument_poll(unsigned port, instrument_kind kind, uint32_t now_ms)
     if (!state->started) {
         start_framer(state, kind);
         state->started = 1;
-        state->last_heard_ms = now_ms;
+        /* An instrument not yet heard is silent: the conversation opens at once, not after a silence. */
+        state->last_heard_ms = now_ms - SILENCE_RESTART_MS;
         state->last_request_ms = now_ms - SILENCE_RESTART_MS;
     }
     int silent = now_ms - state->last_heard_ms >= SILENCE_RESTART_MS;
