@@ -1,12 +1,15 @@
-"""Philips IntelliVue MIB/RS232 ("Data Export"): each "poll MDIB data" request for numerics is answered with a
-poll reply carrying the monitor's numerics, plain and (NIBP) compound, stamped with its BCD clock.
+"""Philips IntelliVue MIB/RS232 ("Data Export"): the monitor accepts an association request (a connect SPDU), sends
+its MDS Create event report and, once the collector has confirmed that event, answers each "poll MDIB data"
+request for numerics with a poll reply carrying the monitor's numerics, plain and (NIBP) compound, stamped with
+its BCD clock. A poll before that gets no answer.
 
 A frame is C0 | 11 01 len_hi len_lo | data | FCS_lo FCS_hi | C1, 7D, C0 and C1 inside escaped; the FCS is
 CRC-16/X-25 over header and data. The data is a big-endian remote-operation PDU (IEC/ISO 11073-20101 as the
 Data Export guide uses it), laid out as the collector reads it (firmware/src/protocols/intellivue.c).
 
-The collector polls without associating first; a real monitor would wait for an association request, but the
-simulator answers the polls it gets, as the collector expects."""
+The acceptance is an accept SPDU carrying the session data and the monitor's MDSE user information (a server)
+with the presentation layer left out: the collector reads only the SPDU's type. The event report names the MDS
+object with no attributes: the collector repeats its invoke ID and object, and reads nothing else of it."""
 
 from __future__ import annotations
 
@@ -25,7 +28,16 @@ SESSION_DATA = 0xE100
 PRESENTATION_CONTEXT = 0x0002
 ROIV_APDU = 1
 RORS_APDU = 2
+CMD_CONFIRMED_EVENT_REPORT = 1
 CMD_CONFIRMED_ACTION = 7
+NOM_NOTI_MDS_CREAT = 0x0D06
+SPDU_CONNECT, SPDU_ACCEPT = 0x0D, 0x0E
+SESSION_DATA_BYTES = bytes.fromhex("0508130100160102800014020002")
+# The monitor's MDSE user information: MDDL version 1, the nomenclature's, no functional units, a server, cold.
+SERVER_USER_INFORMATION = struct.Struct(">5I").pack(0x80000000, 0x40000000, 0, 0x00800000, 0x20000000)
+# session, context, RORS, length | invoke id, command, length | MDS class, context, handle | time | event type
+EVENT_RESULT = struct.Struct(">HHHHHHHHHHIHH")
+MDS_CREATE_INVOKE_ID = 1
 NOM_ACT_POLL_MDIB_DATA = 0x0C16
 NOM_MOC_VMS_MDS = 33
 NOM_PART_OBJ = 1
@@ -105,14 +117,28 @@ class IntelliVue:
         self._clock = DeviceClock(start)
         self._unstuffer = Unstuffer(BOF, EOF)
         self.readings: list[Reading] = []
-        # The poll numbers the collector sent, in order.
+        # The poll numbers the collector sent once associated, in order; the associations it asked for; the polls
+        # it sent before its association was ready, which got no answer.
         self.polls: list[int] = []
+        self.associations = 0
+        self.unanswered_polls = 0
+        self._confirmed = False
 
     def receive(self, data: bytes, now: float) -> bytes:
         replies = b""
         for unstuffed in self._unstuffer.feed(data):
             pdu = unwrap(unstuffed)
-            if pdu is None or len(pdu) < POLL_REQUEST.size:
+            if pdu is None:
+                continue
+            if pdu[:1] == bytes([SPDU_CONNECT]) and len(pdu) > 2 and pdu[1] == len(pdu) - 2:
+                self.associations += 1
+                self._confirmed = False
+                replies += frame(self._acceptance()) + frame(self._mds_create_event(now))
+                continue
+            if len(pdu) == EVENT_RESULT.size and self._confirms_mds_create(pdu):
+                self._confirmed = True
+                continue
+            if len(pdu) < POLL_REQUEST.size:
                 continue
             fields = POLL_REQUEST.unpack_from(pdu)
             session, _, ro_type, _, invoke_id, command, _, _, _, _, _, action, _, poll, partition, code, group = fields
@@ -125,12 +151,45 @@ class IntelliVue:
                 continue
             if (partition, code) != (NOM_PART_OBJ, NOM_MOC_VMO_METRIC_NU):
                 continue
+            if not self._confirmed:
+                self.unanswered_polls += 1
+                continue
             self.polls.append(poll)
             replies += frame(self._poll_reply(invoke_id, poll, group, now))
         return replies
 
     def tick(self, now: float) -> bytes:
-        return b""  # the monitor speaks only when polled
+        return b""  # the monitor speaks only when asked
+
+    @staticmethod
+    def _acceptance() -> bytes:
+        body = SESSION_DATA_BYTES + SERVER_USER_INFORMATION
+        return bytes([SPDU_ACCEPT, len(body)]) + body
+
+    def _mds_create_event(self, now: float) -> bytes:
+        mds = struct.pack(">HHH", NOM_MOC_VMS_MDS, 0, 0)
+        create_info = mds + _counted([])
+        argument = mds + struct.pack(">IHH", self._relative_time(now), NOM_NOTI_MDS_CREAT, len(create_info))
+        roiv = struct.pack(">HH", MDS_CREATE_INVOKE_ID, CMD_CONFIRMED_EVENT_REPORT) + _length_prefixed(
+            argument + create_info
+        )
+        return struct.pack(">HHH", SESSION_DATA, PRESENTATION_CONTEXT, ROIV_APDU) + _length_prefixed(roiv)
+
+    @staticmethod
+    def _confirms_mds_create(pdu: bytes) -> bool:
+        session, _, ro_type, _, invoke_id, command, _, mds_class, _, _, _, event_type, _ = EVENT_RESULT.unpack(pdu)
+        return (session, ro_type, invoke_id, command, mds_class, event_type) == (
+            SESSION_DATA,
+            RORS_APDU,
+            MDS_CREATE_INVOKE_ID,
+            CMD_CONFIRMED_EVENT_REPORT,
+            NOM_MOC_VMS_MDS,
+            NOM_NOTI_MDS_CREAT,
+        )
+
+    @staticmethod
+    def _relative_time(now: float) -> int:
+        return round(now * RELATIVE_TICKS_PER_SECOND) & 0xFFFFFFFF
 
     def _poll_reply(self, invoke_id: int, poll: int, group: int, now: float) -> bytes:
         when = self._clock.at(now)
@@ -139,7 +198,7 @@ class IntelliVue:
             for handle, attributes in enumerate(self._numerics(self._trace.at(now), when), start=1)
         ]
         poll_reply = (
-            struct.pack(">HI", poll, round(now * RELATIVE_TICKS_PER_SECOND) & 0xFFFFFFFF)
+            struct.pack(">HI", poll, self._relative_time(now))
             + absolute_time(when)
             + struct.pack(">HHH", NOM_PART_OBJ, NOM_MOC_VMO_METRIC_NU, group)
             + _counted([struct.pack(">H", 0) + _counted(observations)])

@@ -25,6 +25,7 @@ from .collector_board import (
     DATEX,
     FIRMWARE,
     HL7,
+    INTELLIVUE,
     MASIMO,
     MEDIBUS,
     MEDIBUS_INITIALISE,
@@ -92,6 +93,17 @@ def test_a_requesting_driver_asks_and_reads_the_answer(board: Board) -> None:
     # Heard from, the device is asked for its data from then on.
     board.forget(MEDIBUS)
     board.read_until(MEDIBUS, MEDIBUS_CURRENT_DATA)
+
+
+def test_an_intellivue_monitor_that_never_answers_is_asked_to_associate_and_never_polled(board: Board) -> None:
+    # The start of the association request's frame: the MIB header (238 bytes of data), then a connect SPDU. It
+    # comes again every 5 s of the board's clock (slower than the wall's on a busy host).
+    request = b"\xc0\x11\x01\x00\xee\x0d\xec"
+    with board.arrived:
+        asked_again = board.arrived.wait_for(lambda: board.received[INTELLIVUE].count(request) >= 2, timeout=30)
+        sent = board.received[INTELLIVUE]
+    assert asked_again, f"one association request at most: {sent[:40]!r}"
+    assert b"\xc0\x11\x01\x00\x24" not in sent, "a poll (36 bytes of data) before any association"
 
 
 def test_garbage_streaming_on_one_port_does_not_stop_the_others(board: Board) -> None:
@@ -202,6 +214,7 @@ def test_six_simulated_instruments_reach_the_gateway_with_exactly_the_values_the
     assert room.medibus.own_commands_unanswered == 0
     assert len(room.hl7.acknowledged) >= 3
     assert len(room.hl7.unacknowledged) <= 1
+    assert (room.intellivue.associations, room.intellivue.unanswered_polls) == (1, 0)
     polls = room.intellivue.polls
     assert len(polls) >= SURGERY_SECONDS // 2
     assert polls == list(range(polls[0], polls[0] + len(polls)))

@@ -81,14 +81,31 @@ def datex_request(interval: int) -> bytes:
     return bytes([0x7E]) + bytes(record).replace(b"}", b"}]").replace(b"~", b"}^") + bytes([0x7E])
 
 
-def intellivue_poll(invoke_id: int) -> bytes:
-    words = [0xE100, 2, 1, 28, invoke_id, 7, 22, 33, 0, 0, 0, 0, 0x0C16, 8, invoke_id, 1, 6, 0]
-    covered = bytes([0x11, 0x01, 0, 36]) + struct.pack(">18H", *words)
+def intellivue_frame(data: bytes) -> bytes:
+    covered = bytes([0x11, 0x01]) + struct.pack(">H", len(data)) + data
     framed = covered + struct.pack("<H", crc16_x25(covered))
     escaped = bytearray()
     for byte in framed:
         escaped += bytes([0x7D, byte ^ 0x20]) if byte in (0x7D, 0xC0, 0xC1) else bytes([byte])
     return b"\xc0" + bytes(escaped) + b"\xc1"
+
+
+def intellivue_poll(invoke_id: int) -> bytes:
+    words = [0xE100, 2, 1, 28, invoke_id, 7, 22, 33, 0, 0, 0, 0, 0x0C16, 8, invoke_id, 1, 6, 0]
+    return intellivue_frame(struct.pack(">18H", *words))
+
+
+# A connect SPDU (its session header, then what the simulator does not read) and the MDS Create event's
+# confirmation (invoke id 1, the MDS object, the create event).
+INTELLIVUE_ASSOCIATION_REQUEST = intellivue_frame(bytes([0x0D, 4, 0x05, 0x08, 0x13, 0x01]))
+INTELLIVUE_MDS_CREATE_CONFIRMATION = intellivue_frame(
+    struct.pack(">HHHHHHHHHHIHH", 0xE100, 2, 2, 20, 1, 1, 14, 33, 0, 0, 0, 0x0D06, 0)
+)
+
+
+def associated(monitor: IntelliVue) -> IntelliVue:
+    monitor.receive(INTELLIVUE_ASSOCIATION_REQUEST + INTELLIVUE_MDS_CREATE_CONFIRMATION, 0.0)
+    return monitor
 
 
 def test_the_trace_stays_physiological_for_four_hours_and_cools_the_patient() -> None:
@@ -218,8 +235,22 @@ def from_float(value: int) -> tuple[int, int]:
     return mantissa - (mantissa & 0x800000) * 2, exponent - (exponent & 0x80) * 2
 
 
-def test_intellivue_answers_each_poll_with_a_checked_reply_of_its_numerics(trace: SurgeryTrace) -> None:
+def test_intellivue_accepts_an_association_and_reports_its_mds_before_it_answers_polls(trace: SurgeryTrace) -> None:
     monitor = IntelliVue(trace, START)
+    assert monitor.receive(intellivue_poll(1), 1.0) == b"", "no association yet"
+    accepted, event = unstuffed_frames(monitor.receive(INTELLIVUE_ASSOCIATION_REQUEST, 2.0), 0xC0, 0xC1)
+    assert accepted[4] == 0x0E, "an accept SPDU"
+    session, context, ro_type, _, invoke_id, command, _, mds_class = struct.unpack_from(">8H", event, 4)
+    assert (session, context, ro_type, invoke_id, command, mds_class) == (0xE100, 2, 1, 1, 1, 33)
+    assert struct.unpack_from(">H", event, 4 + 24)[0] == 0x0D06, "the MDS Create event"
+    assert monitor.receive(intellivue_poll(2), 3.0) == b"", "the event is not confirmed yet"
+    monitor.receive(INTELLIVUE_MDS_CREATE_CONFIRMATION, 3.5)
+    assert len(unstuffed_frames(monitor.receive(intellivue_poll(3), 4.0), 0xC0, 0xC1)) == 1
+    assert (monitor.associations, monitor.unanswered_polls, monitor.polls) == (1, 2, [3])
+
+
+def test_intellivue_answers_each_poll_with_a_checked_reply_of_its_numerics(trace: SurgeryTrace) -> None:
+    monitor = associated(IntelliVue(trace, START))
     assert monitor.tick(5.0) == b""
     (frame,) = unstuffed_frames(monitor.receive(intellivue_poll(42), 61.5), 0xC0, 0xC1)
     assert frame[:2] == b"\x11\x01"
@@ -241,7 +272,7 @@ def test_intellivue_answers_each_poll_with_a_checked_reply_of_its_numerics(trace
 def test_intellivue_ignores_a_poll_with_a_bad_fcs(trace: SurgeryTrace) -> None:
     poll = bytearray(intellivue_poll(1))
     poll[-2] ^= 0x01
-    assert IntelliVue(trace, START).receive(bytes(poll), 1.0) == b""
+    assert associated(IntelliVue(trace, START)).receive(bytes(poll), 1.0) == b""
 
 
 def medibus_checksum_is_right(frame: bytes) -> bool:

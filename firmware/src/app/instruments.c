@@ -15,6 +15,8 @@
 #define SILENCE_RESTART_MS 10000u
 #define DATEX_INTERVAL_S 5
 #define INTELLIVUE_POLL_MS 1000u
+/* Unanswered, an association request is sent again after this long. */
+#define INTELLIVUE_ASSOCIATE_MS 5000u
 #define MEDIBUS_POLL_MS 1000u
 #define MAX_READINGS 32
 
@@ -29,8 +31,11 @@ typedef struct {
     uint32_t last_heard_ms, last_request_ms;
     uint16_t invoke_id;
     uint8_t started;
+    uint8_t association; /* IntelliVue's: one of intellivue_association */
     instrument_counters counters;
 } port_state;
+
+typedef enum { NOT_ASSOCIATED, ASSOCIATING, AWAITING_MDS, POLLING } intellivue_association;
 
 static port_state ports[BOARD_PORTS];
 
@@ -100,7 +105,7 @@ void instrument_poll(unsigned port, instrument_kind kind, uint32_t now_ms)
         state->last_request_ms = now_ms - SILENCE_RESTART_MS;
     }
     int silent = now_ms - state->last_heard_ms >= SILENCE_RESTART_MS;
-    uint8_t frame[128];
+    uint8_t frame[INTELLIVUE_MAX_REQUEST_FRAME_BYTES];
     switch (kind) {
     case INSTRUMENT_DATEX:
         /* The monitor sends displayed values every interval once asked; ask again after a silence. */
@@ -110,9 +115,16 @@ void instrument_poll(unsigned port, instrument_kind kind, uint32_t now_ms)
         }
         break;
     case INSTRUMENT_INTELLIVUE:
-        if (now_ms - state->last_request_ms >= INTELLIVUE_POLL_MS) {
+        /* A silent monitor has dropped the association (or was unplugged): ask for a new one. */
+        if (silent && state->association == POLLING)
+            state->association = NOT_ASSOCIATED;
+        if (state->association == POLLING && now_ms - state->last_request_ms >= INTELLIVUE_POLL_MS) {
             state->invoke_id++;
             send(port, frame, intellivue_poll_request(state->invoke_id, state->invoke_id, frame, sizeof frame));
+            state->last_request_ms = now_ms;
+        } else if (state->association != POLLING && now_ms - state->last_request_ms >= INTELLIVUE_ASSOCIATE_MS) {
+            send(port, frame, intellivue_association_request(frame, sizeof frame));
+            state->association = ASSOCIATING;
             state->last_request_ms = now_ms;
         }
         break;
@@ -145,6 +157,40 @@ static void deliver(unsigned port, const reading *readings, int count, reading_s
     for (int i = 0; i < count; i++) {
         sink(port, &readings[i]);
         state->counters.readings++;
+    }
+}
+
+static void intellivue_frame_received(unsigned port, const uint8_t *frame, size_t length, reading_sink sink)
+{
+    port_state *state = &ports[port];
+    reading readings[MAX_READINGS];
+    int data_bytes = intellivue_unwrap(frame, length);
+    if (data_bytes < 0) {
+        deliver(port, readings, data_bytes, sink);
+        return;
+    }
+    const uint8_t *data = frame + INTELLIVUE_HEADER_BYTES;
+    intellivue_event event;
+    uint8_t reply[96];
+    switch (intellivue_classify(data, (size_t)data_bytes, &event)) {
+    case INTELLIVUE_ACCEPTED:
+        state->association = AWAITING_MDS;
+        break;
+    case INTELLIVUE_ENDED:
+        state->association = NOT_ASSOCIATED;
+        break;
+    case INTELLIVUE_MDS_CREATED:
+        send(port, reply, intellivue_mds_create_result(&event, reply, sizeof reply));
+        if (state->association == AWAITING_MDS) {
+            state->association = POLLING;
+            state->last_request_ms -= INTELLIVUE_POLL_MS; /* the first poll at once */
+        }
+        break;
+    case INTELLIVUE_DATA:
+        deliver(port, readings, intellivue_parse(data, (size_t)data_bytes, readings, MAX_READINGS), sink);
+        break;
+    default:
+        break;
     }
 }
 
@@ -190,12 +236,7 @@ void instrument_receive(unsigned port, instrument_kind kind, uint8_t byte, uint3
         if (kind == INSTRUMENT_DATEX) {
             deliver(port, readings, datex_parse(frame, length, readings, MAX_READINGS), sink);
         } else {
-            int data = intellivue_unwrap(frame, length);
-            deliver(port, readings,
-                    data < 0 ? data
-                             : intellivue_parse(frame + INTELLIVUE_HEADER_BYTES, (size_t)data, readings,
-                                                MAX_READINGS),
-                    sink);
+            intellivue_frame_received(port, frame, length, sink);
         }
         return;
     }

@@ -2,23 +2,11 @@
 
 #include <string.h>
 
+#include "protocols/byte_order.h"
 #include "protocols/stuffed_frame.h"
 #include "sha256.h"
 
 #define HEADER_BYTES (2u + UPLINK_ID_BYTES)
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static void mac(const uplink_identity *identity, const uint8_t *bytes, size_t length, uint8_t out[UPLINK_MAC_BYTES])
 {
@@ -44,7 +32,7 @@ static size_t seal(const uplink_identity *identity, uint8_t type, uint8_t *frame
 size_t uplink_hello(const uplink_identity *identity, uint32_t session, uint8_t *out, size_t capacity)
 {
     uint8_t hello[UPLINK_HELLO_BYTES];
-    put32(hello + HEADER_BYTES, session);
+    write_be32(hello + HEADER_BYTES, session);
     return seal(identity, UPLINK_HELLO, hello, sizeof hello, out, capacity);
 }
 
@@ -53,14 +41,14 @@ size_t uplink_record(const uplink_identity *identity, uint32_t session, const qu
 {
     uint8_t record[UPLINK_RECORD_BYTES];
     const reading *value = &queued->value;
-    put32(record + 18, session);
-    put32(record + 22, queued->sequence);
+    write_be32(record + 18, session);
+    write_be32(record + 22, queued->sequence);
     record[26] = queued->port;
-    put32(record + 27, value->metric);
-    put32(record + 31, value->unit);
-    put32(record + 35, (uint32_t)value->mantissa);
+    write_be32(record + 27, value->metric);
+    write_be32(record + 31, value->unit);
+    write_be32(record + 35, (uint32_t)value->mantissa);
     record[39] = (uint8_t)value->exponent;
-    put32(record + 40, value->device_time);
+    write_be32(record + 40, value->device_time);
     return seal(identity, UPLINK_RECORD, record, sizeof record, out, capacity);
 }
 
@@ -80,7 +68,7 @@ int uplink_from_gateway(const uplink_identity *identity, const uint8_t *frame, s
         memcmp(frame + 2, identity->id, UPLINK_ID_BYTES) != 0)
         return PARSE_UNSUPPORTED;
     message->type = frame[0];
-    message->first = get32(frame + HEADER_BYTES);
-    message->second = get32(frame + HEADER_BYTES + 4);
+    message->first = read_be32(frame + HEADER_BYTES);
+    message->second = read_be32(frame + HEADER_BYTES + 4);
     return 0;
 }

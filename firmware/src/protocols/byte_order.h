@@ -29,5 +29,10 @@ static inline void write_be16(uint8_t *p, uint16_t v)
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
+static inline void write_be32(uint8_t *p, uint32_t v)
+{
+    write_be16(p, (uint16_t)(v >> 16));
+    write_be16(p + 2, (uint16_t)v);
+}
 
 #endif

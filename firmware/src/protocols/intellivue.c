@@ -11,7 +11,9 @@ enum {
     ROIV_APDU = 1,
     RORS_APDU = 2,
     ROLRS_APDU = 5,
+    CMD_CONFIRMED_EVENT_REPORT = 1,
     CMD_CONFIRMED_ACTION = 7,
+    NOM_NOTI_MDS_CREAT = 0x0D06,
     NOM_ACT_POLL_MDIB_DATA = 0x0C16,
     NOM_MOC_VMS_MDS = 33,
     NOM_PART_OBJ = 1,
@@ -19,6 +21,9 @@ enum {
     NOM_ATTR_NU_CMPD_VAL_OBS = 0x094B,
     NOM_ATTR_NU_VAL_OBS = 0x0950,
 };
+
+/* Session SPDU identifiers (ISO 8327 as the guide uses them): connect, accept, refuse, disconnect, abort. */
+enum { SPDU_CONNECT = 0x0D, SPDU_ACCEPT = 0x0E, SPDU_REFUSE = 0x0C, SPDU_DISCONNECT = 0x0A, SPDU_ABORT = 0x19 };
 
 /* A numeric is left out when the monitor marks it invalid or unavailable. */
 #define STATE_NOT_USABLE 0xA000u
@@ -179,6 +184,129 @@ int intellivue_parse(const uint8_t *data, size_t length, reading *readings, size
     return c.failed ? PARSE_MALFORMED : (int)count;
 }
 
+intellivue_message intellivue_classify(const uint8_t *data, size_t length, intellivue_event *event)
+{
+    if (length == 0)
+        return INTELLIVUE_OTHER;
+    switch (data[0]) {
+    case SPDU_ACCEPT:
+        return INTELLIVUE_ACCEPTED;
+    case SPDU_REFUSE:
+    case SPDU_DISCONNECT:
+    case SPDU_ABORT:
+        return INTELLIVUE_ENDED;
+    default:
+        break;
+    }
+    cursor c = {data, length, 0, 0};
+    if (take16(&c) != SESSION_DATA)
+        return INTELLIVUE_OTHER;
+    take16(&c); /* presentation context */
+    uint16_t ro_type = take16(&c);
+    take16(&c);
+    uint16_t invoke_id = take16(&c);
+    uint16_t command = take16(&c);
+    take16(&c);
+    const uint8_t *managed_object = take(&c, 6);
+    take(&c, 4); /* event time */
+    uint16_t event_type = take16(&c);
+    if (!c.failed && ro_type == ROIV_APDU && command == CMD_CONFIRMED_EVENT_REPORT && event_type == NOM_NOTI_MDS_CREAT) {
+        event->invoke_id = invoke_id;
+        for (int i = 0; i < 6; i++)
+            event->managed_object[i] = managed_object[i];
+        return INTELLIVUE_MDS_CREATED;
+    }
+    return INTELLIVUE_DATA;
+}
+
+/* The header, the FCS and the escaping around `data_bytes` of application data already in `frame`. */
+static size_t seal(uint8_t *frame, size_t data_bytes, uint8_t *out, size_t capacity)
+{
+    frame[0] = 0x11;
+    frame[1] = 0x01;
+    write_be16(frame + 2, (uint16_t)data_bytes);
+    size_t covered = INTELLIVUE_HEADER_BYTES + data_bytes;
+    write_le16(frame + covered, intellivue_fcs(frame, covered));
+    return stuffed_frame_encode(INTELLIVUE_BOF, INTELLIVUE_EOF, frame, covered + 2, out, capacity);
+}
+
+/* The association request: the session header and data, the presentation layer's ASN.1 (BER, indefinite
+ * lengths: a presentation context for the data export protocol and an AARQ naming its application context),
+ * then the MDSE user information, big-endian, and the 16 zero bytes that close the indefinite lengths. */
+static const uint8_t ASSOCIATION_SESSION[] = {
+    SPDU_CONNECT, 0xEC, /* the rest: 236 bytes */
+    0x05, 0x08, 0x13, 0x01, 0x00, 0x16, 0x01, 0x02, 0x80, 0x00, 0x14, 0x02, 0x00, 0x02,
+};
+static const uint8_t ASSOCIATION_PRESENTATION[] = {
+    0xC1, 0xDC, /* the rest: 220 bytes */
+    0x31, 0x80, 0xA0, 0x80, 0x80, 0x01, 0x01, 0x00, 0x00, 0xA2, 0x80, 0xA0, 0x03, 0x00, 0x00, 0x01, 0xA4, 0x80,
+    0x30, 0x80, 0x02, 0x01, 0x01, 0x06, 0x04, 0x52, 0x01, 0x00, 0x01, 0x30, 0x80, 0x06, 0x02, 0x51, 0x01, 0x00,
+    0x00, 0x00, 0x00, 0x30, 0x80, 0x02, 0x01, 0x02, 0x06, 0x0C, 0x2A, 0x86, 0x48, 0xCE, 0x14, 0x02, 0x01, 0x00,
+    0x00, 0x00, 0x01, 0x01, 0x30, 0x80, 0x06, 0x0C, 0x2A, 0x86, 0x48, 0xCE, 0x14, 0x02, 0x01, 0x00, 0x00, 0x00,
+    0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x61, 0x80, 0x30, 0x80, 0x02, 0x01, 0x01, 0xA0, 0x80, 0x60,
+    0x80, 0xA1, 0x80, 0x06, 0x0C, 0x2A, 0x86, 0x48, 0xCE, 0x14, 0x02, 0x01, 0x00, 0x00, 0x00, 0x03, 0x01, 0x00,
+    0x00, 0xBE, 0x80, 0x28, 0x80, 0x06, 0x0C, 0x2A, 0x86, 0x48, 0xCE, 0x14, 0x02, 0x01, 0x00, 0x00, 0x00, 0x01,
+    0x01, 0x02, 0x01, 0x02, 0x81, 0x48, /* the user information: 72 bytes */
+};
+static const uint32_t ASSOCIATION_USER_INFORMATION[] = {
+    0x80000000u, /* protocol version: MDDL version 1 */
+    0x40000000u, /* nomenclature version */
+    0,           /* functional units */
+    0x80000000u, /* system type: a client */
+    0x20000000u, /* startup mode: cold */
+    0x00000000u, /* option list: none */
+    0x0001002Cu, /* supported profiles: one, 44 bytes */
+    0x00010028u, /* the poll profile, 40 bytes: */
+    0x80000000u, /*   revision 0 */
+    8000u,       /*   polled at most once a second (1/8 ms units) */
+    1000u,       /*   the largest frame received, */
+    1000u,       /*   and sent */
+    0xFFFFFFFFu, /*   no bandwidth limit */
+    0x60000000u, /*   objects created and deleted dynamically */
+    0x0001000Cu, /*   optional packages: one, 12 bytes: */
+    0xF0010008u, /*   the poll profile extension, 8 bytes: */
+    0x80000000u, /*     numerics once a second */
+    0x00000000u, /*     no extended attributes */
+};
+#define ASSOCIATION_TRAILER_BYTES 16u
+#define ASSOCIATION_BYTES                                                                                      \
+    (sizeof ASSOCIATION_SESSION + sizeof ASSOCIATION_PRESENTATION + sizeof ASSOCIATION_USER_INFORMATION +       \
+     ASSOCIATION_TRAILER_BYTES)
+_Static_assert(ASSOCIATION_BYTES == INTELLIVUE_ASSOCIATION_REQUEST_BYTES, "the association request's length");
+
+size_t intellivue_association_request(uint8_t *out, size_t capacity)
+{
+    uint8_t frame[INTELLIVUE_HEADER_BYTES + ASSOCIATION_BYTES + 2] = {0};
+    uint8_t *data = frame + INTELLIVUE_HEADER_BYTES;
+    for (size_t i = 0; i < sizeof ASSOCIATION_SESSION; i++)
+        *data++ = ASSOCIATION_SESSION[i];
+    for (size_t i = 0; i < sizeof ASSOCIATION_PRESENTATION; i++)
+        *data++ = ASSOCIATION_PRESENTATION[i];
+    for (size_t i = 0; i < sizeof ASSOCIATION_USER_INFORMATION / sizeof ASSOCIATION_USER_INFORMATION[0]; i++, data += 4)
+        write_be32(data, ASSOCIATION_USER_INFORMATION[i]);
+    return seal(frame, ASSOCIATION_BYTES, out, capacity);
+}
+
+size_t intellivue_mds_create_result(const intellivue_event *event, uint8_t *out, size_t capacity)
+{
+    uint8_t frame[INTELLIVUE_HEADER_BYTES + 28 + 2];
+    uint8_t *data = frame + INTELLIVUE_HEADER_BYTES;
+    static const uint16_t words[] = {
+        SESSION_DATA, PRESENTATION_CONTEXT,
+        RORS_APDU, 20,                        /* ROapdus: the remote result, 20 bytes */
+        0, CMD_CONFIRMED_EVENT_REPORT, 14,    /* RORSapdu: invoke id (set below), the event report, 14 bytes */
+        0, 0, 0,                              /* the managed object (set below) */
+        0, 0,                                 /* current time */
+        NOM_NOTI_MDS_CREAT, 0,                /* the event confirmed, no more */
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        write_be16(data + 2 * i, words[i]);
+    write_be16(data + 8, event->invoke_id);
+    for (int i = 0; i < 6; i++)
+        data[14 + i] = event->managed_object[i];
+    return seal(frame, 28, out, capacity);
+}
+
 size_t intellivue_poll_request(uint16_t invoke_id, uint16_t poll_number, uint8_t *out, size_t capacity)
 {
     uint8_t frame[INTELLIVUE_HEADER_BYTES + 36 + 2];
@@ -196,9 +324,5 @@ size_t intellivue_poll_request(uint16_t invoke_id, uint16_t poll_number, uint8_t
         write_be16(data + 2 * i, words[i]);
     write_be16(data + 8, invoke_id);
     write_be16(data + 28, poll_number);
-    frame[0] = 0x11;
-    frame[1] = 0x01;
-    write_be16(frame + 2, 36);
-    write_le16(frame + INTELLIVUE_HEADER_BYTES + 36, intellivue_fcs(frame, INTELLIVUE_HEADER_BYTES + 36));
-    return stuffed_frame_encode(INTELLIVUE_BOF, INTELLIVUE_EOF, frame, sizeof frame, out, capacity);
+    return seal(frame, 36, out, capacity);
 }

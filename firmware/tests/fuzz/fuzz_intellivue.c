@@ -1,4 +1,4 @@
-/* Arbitrary bytes as an IntelliVue MIB line, and as application data. */
+/* Arbitrary bytes as an IntelliVue MIB line, and as application data (a poll reply, or any PDU to classify). */
 #include "protocols/intellivue.h"
 #include "protocols/stuffed_frame.h"
 
@@ -18,5 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t length)
             intellivue_parse(state.buffer + INTELLIVUE_HEADER_BYTES, (size_t)data, readings, 16);
     }
     intellivue_parse(bytes, length, readings, 16);
+    intellivue_event event;
+    static uint8_t confirmation[INTELLIVUE_MAX_REQUEST_FRAME_BYTES];
+    if (intellivue_classify(bytes, length, &event) == INTELLIVUE_MDS_CREATED)
+        intellivue_mds_create_result(&event, confirmation, sizeof confirmation);
     return 0;
 }

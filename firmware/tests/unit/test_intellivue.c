@@ -220,6 +220,82 @@ static void the_poll_request_is_the_documented_one(void)
     CHECK_INT(intellivue_poll_request(1, 1, wire, 30), 0);
 }
 
+/* The one frame of `wire` unescaped and unwrapped: its application data's length (its bytes in `out`). */
+static int request_data(const uint8_t *wire, size_t length, const uint8_t **data)
+{
+    static uint8_t buffer[INTELLIVUE_MAX_REQUEST_FRAME_BYTES];
+    static fed out;
+    unstuff(INTELLIVUE_BOF, INTELLIVUE_EOF, wire, length, buffer, sizeof buffer, &out);
+    CHECK_INT(out.frames, 1);
+    *data = out.bytes[0] + INTELLIVUE_HEADER_BYTES;
+    return intellivue_unwrap(out.bytes[0], out.lengths[0]);
+}
+
+static void the_association_request_asks_for_numerics_once_a_second(void)
+{
+    static uint8_t wire[INTELLIVUE_MAX_REQUEST_FRAME_BYTES];
+    const uint8_t *data;
+    CHECK_INT(request_data(wire, intellivue_association_request(wire, sizeof wire), &data), 238);
+    /* The session header names a connect SPDU and what follows; the presentation header its own rest. */
+    CHECK(data[0] == 0x0D && data[1] == 236);
+    CHECK(data[16] == 0xC1 && data[17] == 220);
+    /* The user information (72 bytes, announced by 81 48 right before it). */
+    const uint8_t *user = data + 150;
+    CHECK(user[-2] == 0x81 && user[-1] == 72);
+    CHECK_INT(read_be32(user), 0x80000000u);      /* MDDL version 1 */
+    CHECK_INT(read_be32(user + 12), 0x80000000u); /* a client */
+    CHECK_INT(read_be16(user + 28), 0x0001);      /* the poll profile */
+    CHECK_INT(read_be32(user + 36), 8000);        /* at most once a second */
+    CHECK_INT(read_be16(user + 60), 0xF001);      /* its extension */
+    static const uint8_t closing[16] = {0};
+    CHECK(memcmp(data + 222, closing, sizeof closing) == 0);
+    CHECK_INT(intellivue_association_request(wire, 240), 0); /* not even room for the frame unescaped */
+}
+
+static void the_monitors_answers_are_told_apart(void)
+{
+    intellivue_event event = {0};
+    static const uint8_t accepted[] = {0x0E, 0x02, 0x05, 0x08}, refused[] = {0x0C, 0x00}, released[] = {0x0A, 0x00},
+                         aborted[] = {0x19, 0x00}, unknown[] = {0x42};
+    CHECK_INT(intellivue_classify(accepted, sizeof accepted, &event), INTELLIVUE_ACCEPTED);
+    CHECK_INT(intellivue_classify(refused, sizeof refused, &event), INTELLIVUE_ENDED);
+    CHECK_INT(intellivue_classify(released, sizeof released, &event), INTELLIVUE_ENDED);
+    CHECK_INT(intellivue_classify(aborted, sizeof aborted, &event), INTELLIVUE_ENDED);
+    CHECK_INT(intellivue_classify(unknown, sizeof unknown, &event), INTELLIVUE_OTHER);
+    CHECK_INT(intellivue_classify(unknown, 0, &event), INTELLIVUE_OTHER);
+    build_reply(2, 0);
+    CHECK_INT(intellivue_classify(pdu, pdu_length, &event), INTELLIVUE_DATA);
+    CHECK_INT(event.invoke_id, 0);
+}
+
+/* The monitor's MDS Create event report: invoke 0x0033, the MDS object {33, 0, 0}, its create event. */
+static void build_mds_create_event(void)
+{
+    pdu_length = 0;
+    static const uint16_t words[] = {0xE100, 0x0002, 1, 0x2A, 0x0033, 1, 0x24, 33, 0, 0, 0, 0, 0x0D06, 0x18};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        word(words[i]);
+    for (int i = 0; i < 0x18; i++)
+        pdu[pdu_length++] = (uint8_t)i; /* the MDS's attributes, which the collector does not read */
+}
+
+static void the_mds_create_event_is_confirmed_with_its_invoke_id_and_object(void)
+{
+    build_mds_create_event();
+    intellivue_event event = {0};
+    CHECK_INT(intellivue_classify(pdu, pdu_length, &event), INTELLIVUE_MDS_CREATED);
+    CHECK_INT(event.invoke_id, 0x0033);
+    static uint8_t wire[INTELLIVUE_MAX_REQUEST_FRAME_BYTES];
+    const uint8_t *data;
+    CHECK_INT(request_data(wire, intellivue_mds_create_result(&event, wire, sizeof wire), &data), 28);
+    static const uint8_t documented[] = {0xE1, 0x00, 0x00, 0x02, 0x00, 0x02, 0x00, 0x14, 0x00, 0x33, 0x00, 0x01, 0x00,
+                                         0x0E, 0x00, 0x21, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0D, 0x06,
+                                         0x00, 0x00};
+    CHECK(memcmp(data, documented, sizeof documented) == 0);
+    /* Cut before its event type, it is some other data export PDU. */
+    CHECK_INT(intellivue_classify(pdu, 22, &event), INTELLIVUE_DATA);
+}
+
 int main(void)
 {
     static const check_test tests[] = {
@@ -233,6 +309,9 @@ int main(void)
         TEST(a_frame_over_the_wire_unwraps_to_its_data),
         TEST(a_frame_with_a_bad_fcs_or_length_is_refused),
         TEST(the_poll_request_is_the_documented_one),
+        TEST(the_association_request_asks_for_numerics_once_a_second),
+        TEST(the_monitors_answers_are_told_apart),
+        TEST(the_mds_create_event_is_confirmed_with_its_invoke_id_and_object),
     };
     return CHECK_MAIN("intellivue", tests);
 }
