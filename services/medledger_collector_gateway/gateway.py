@@ -2,12 +2,13 @@
 
 - A hello naming session 0 (the collector booted) gets a new session beginning a new chain; a hello naming
   the collector's current session gets that session again; one naming an older session of its own gets a new
-  session continuing that session's chain (the gateway moved on without the collector: a replayed hello).
+  session continuing that session's chain (the gateway moved on without the collector: a replayed hello); one
+  naming a session this gateway never granted (its store was lost, or the collector moved here) gets a new
+  chain that starts where the collector's first record says, so that the collector's held readings are taken.
 - A record of the collector's current session is stored if it is the next of its chain and acknowledged;
   one already stored is acknowledged again (its acknowledgement was lost); one past the next is refused (a
   record in between was lost; the collector sends again from there).
-- Anything else is refused: a bad MAC, an unknown collector, a record of another session, a hello naming a
-  session never granted to that collector.
+- Anything else is refused: a bad MAC, an unknown collector, a record of another session.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ class Gateway:
         else:
             named = self._store.session(hello.collector, hello.session)
             if named is None:
-                raise Refused(f"hello of {hello.collector!r} names session {hello.session}, never granted to it")
-            granted = self._store.grant(hello.collector, continuing=named)
+                log.warning(
+                    "collector %r names session %d, which this gateway never granted: a new chain from its next record",
+                    hello.collector,
+                    hello.session,
+                )
+            granted = self._store.grant(hello.collector, continuing=named, resuming=named is None)
         log.info("collector %r: session %d (chain %d)", hello.collector, granted.session, granted.chain)
         return uplink.session_grant(hello.collector, key, hello.session, granted.session)
 
@@ -61,12 +66,12 @@ class Gateway:
         if current is None or record.session != current.session:
             now = current.session if current else None
             raise Refused(f"record {record.sequence} of {record.collector!r} in session {record.session}, not {now}")
-        if record.sequence > current.last_sequence + 1:
+        stored = record.sequence - 1 if current.last_sequence is None else current.last_sequence
+        if record.sequence > stored + 1:
             raise Refused(
                 f"record {record.sequence} of {record.collector!r} session {record.session} out of order:"
-                f" the next is {current.last_sequence + 1}"
+                f" the next is {stored + 1}"
             )
-        stored = current.last_sequence
         if record.sequence == stored + 1:
             self._store.keep(record, current.chain)
             stored = record.sequence

@@ -2,9 +2,10 @@
 
 A session belongs to a chain: the session a collector was granted after a boot begins one, and a session
 granted to a collector that named a session of its own continues that one's chain (the collector's ring and
-its sequence numbers survived). Sequences are unique within a chain, so a reading is stored once, however
-often it is sent. Each reading and its session's new highest sequence are written in one transaction, before
-the gateway acknowledges it.
+its sequence numbers survived). A collector naming a session this store never granted (the store was lost, or
+the collector moved here) begins a chain whose first record says where its sequences stand. Sequences are
+unique within a chain, so a reading is stored once, however often it is sent. Each reading and its session's
+new highest sequence are written in one transaction, before the gateway acknowledges it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     collector BLOB NOT NULL,
     session INTEGER NOT NULL,
     chain INTEGER NOT NULL,
-    last_sequence INTEGER NOT NULL,
+    last_sequence INTEGER,  -- NULL: not known until the chain's first record
     granted_at TEXT NOT NULL,
     PRIMARY KEY (collector, session)
 );
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS readings (
 class Session:
     session: int
     chain: int
-    last_sequence: int
+    last_sequence: int | None
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,18 @@ class Store:
         ).fetchone()
         return Session(*row) if row else None
 
-    def grant(self, collector: bytes, continuing: Session | None) -> Session:
-        """A new session, the collector's highest yet: a new chain, or one continuing `continuing`'s."""
+    def grant(self, collector: bytes, continuing: Session | None, *, resuming: bool = False) -> Session:
+        """A new session, the collector's highest yet: continuing `continuing`'s chain, or a new chain, from
+        sequence 1 or, `resuming` a chain this store does not know, from the sequence of its first record."""
         with self._db:
             (highest,) = self._db.execute(
                 "SELECT COALESCE(MAX(session), 0) FROM sessions WHERE collector = ?", (collector,)
             ).fetchone()
             granted = highest + 1
-            chain, last = (continuing.chain, continuing.last_sequence) if continuing else (granted, 0)
+            if continuing:
+                chain, last = continuing.chain, continuing.last_sequence
+            else:
+                chain, last = granted, None if resuming else 0
             self._db.execute(
                 "INSERT INTO sessions (collector, session, chain, last_sequence, granted_at) VALUES (?, ?, ?, ?, ?)",
                 (collector, granted, chain, last, _now()),

@@ -118,7 +118,7 @@ def test_a_collector_left_behind_by_a_replayed_hello_continues_its_chain(gateway
     ("frame", "reason"),
     [
         (record(1, 2, key=bytes(32)), "bad MAC"),
-        (hello(7), "names session 7, never granted to it"),
+        (record(7, 2), "in session 7, not 1"),
         (b"\x00" * 60, "unknown collector"),
     ],
 )
@@ -132,6 +132,20 @@ def test_a_forged_or_unknown_frame_gets_no_answer_a_logged_reason_and_changes_no
     assert reason in caplog.text
     assert stored(store) == [(1, 1, 98)]
     assert store.current(COLLECTOR) is not None and store.current(COLLECTOR).session == 1  # type: ignore[union-attr]
+
+
+def test_a_gateway_that_lost_its_store_takes_the_collectors_held_readings_from_where_they_start(
+    gateway: Gateway, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A collector in session 7 of a gateway whose store is gone (or another gateway's): it is not left refused."""
+    with caplog.at_level(logging.WARNING):
+        assert answer(gateway, hello(7)) == (b"S", 7, 1)
+    assert "names session 7, which this gateway never granted" in caplog.text
+    assert answer(gateway, record(1, 40)) == (b"A", 1, 40)
+    assert answer(gateway, record(1, 41)) == (b"A", 1, 41)
+    assert answer(gateway, record(1, 43)) is None
+    assert answer(gateway, record(1, 40)) == (b"A", 1, 41)
+    assert stored(store) == [(1, 40, 98), (1, 41, 98)]
 
 
 def test_the_surgerys_record_holds_what_arrived_during_it_with_decimal_values(gateway: Gateway, store: Store) -> None:
