@@ -132,11 +132,15 @@ class Store:
                 (record.sequence, record.collector, record.session),
             )
 
-    def readings(self, collector: bytes, received_from: str, received_to: str) -> list[StoredReading]:
-        """The collector's readings received in [from, to] (ISO 8601 UTC), in the order the collector took them."""
+    def readings(
+        self, collector: bytes, received_from: str | None = None, received_to: str | None = None
+    ) -> list[StoredReading]:
+        """The collector's readings received in [from, to] (ISO 8601 UTC; every one without them), in the order
+        the collector took them."""
         rows = self._db.execute(
             "SELECT chain, sequence, port, metric, unit, mantissa, exponent, device_time, received_at FROM readings"
-            " WHERE collector = ? AND received_at >= ? AND received_at <= ? ORDER BY chain, sequence",
-            (collector, received_from, received_to),
+            " WHERE collector = ? AND (? IS NULL OR received_at >= ?) AND (? IS NULL OR received_at <= ?)"
+            " ORDER BY chain, sequence",
+            (collector, received_from, received_from, received_to, received_to),
         )
         return [StoredReading(*row) for row in rows]

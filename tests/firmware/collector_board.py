@@ -134,7 +134,7 @@ class Board:
 
     @property
     def records(self) -> list[StoredReading]:
-        return self.store.readings(COLLECTOR, "0", "9")
+        return self.store.readings(COLLECTOR)
 
     def gateway_until(self, wanted: Read, seconds: float = 10) -> None:
         deadline = time.monotonic() + seconds

@@ -65,7 +65,7 @@ def test_a_surgerys_record_reaches_the_patient_channel_through_an_uplink_outage_
         board.close()
     try:
         shr = surgical_health_record(store, COLLECTOR, start, end)
-        stored = store.readings(COLLECTOR, "0", "9")
+        stored = store.readings(COLLECTOR)
     finally:
         store.close()
 

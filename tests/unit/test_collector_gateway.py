@@ -63,7 +63,7 @@ def gateway(store: Store) -> Gateway:
 
 
 def stored(store: Store) -> list[tuple[int, int, int]]:
-    everything = store.readings(COLLECTOR, "0", "9")
+    everything = store.readings(COLLECTOR)
     return [(reading.chain, reading.sequence, reading.mantissa) for reading in everything]
 
 
