@@ -2,6 +2,7 @@
 
 medledger-collector-gateway serve --database F --keys F --uplink SOCKET    serve one collector's uplink
 medledger-collector-gateway shr --database F --collector ID --start T --end T --out F    a surgery's SHR
+medledger-collector-gateway status --database F    each collector's sessions, readings and last reading, as JSON
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import stat
 import sys
 import threading
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
@@ -74,6 +76,18 @@ def _shr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    if not Path(args.database).exists():
+        raise ValueError(f"{args.database}: no such gateway database")
+    store = Store(args.database)
+    try:
+        found = store.status()
+    finally:
+        store.close()
+    print(json.dumps({collector.decode("ascii"): asdict(status) for collector, status in found.items()}, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="medledger-collector-gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -91,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     record.add_argument("--end", required=True, help="ISO 8601 with a UTC offset")
     record.add_argument("--out", required=True)
     record.set_defaults(run=_shr)
+    status = commands.add_parser("status", help="each collector's sessions, readings and last reading")
+    status.add_argument("--database", required=True)
+    status.set_defaults(run=_status)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

@@ -50,6 +50,15 @@ class Session:
 
 
 @dataclass(frozen=True)
+class CollectorStatus:
+    """What the store holds of one collector: for its operators and the playbook's check that records arrive."""
+
+    sessions: int
+    readings: int
+    last_received: str | None
+
+
+@dataclass(frozen=True)
 class StoredReading:
     chain: int
     sequence: int
@@ -144,3 +153,12 @@ class Store:
             (collector, received_from, received_from, received_to, received_to),
         )
         return [StoredReading(*row) for row in rows]
+
+    def status(self) -> dict[bytes, CollectorStatus]:
+        """Each collector this store granted a session: its sessions, its readings and when the last arrived."""
+        rows = self._db.execute(
+            "SELECT s.collector, COUNT(*), (SELECT COUNT(*) FROM readings r WHERE r.collector = s.collector),"
+            " (SELECT MAX(received_at) FROM readings r WHERE r.collector = s.collector)"
+            " FROM sessions s GROUP BY s.collector ORDER BY s.collector"
+        )
+        return {collector: CollectorStatus(sessions, readings, last) for collector, sessions, readings, last in rows}

@@ -80,6 +80,11 @@ def for_groups(mapping: dict[str, Any], host: str) -> list[Any]:
     return sorted(set(values))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked runs_first go first, the others keep their order (a stable sort)."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_first") is None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "inventory_host" in metafunc.fixturenames:
         metafunc.parametrize("inventory_host", deployed().hosts)

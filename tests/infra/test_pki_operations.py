@@ -12,6 +12,7 @@ import secrets
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -85,10 +86,19 @@ def test_rotating_one_tls_certificate_touches_no_other() -> None:
     assert served == after[rotated].split()[0], served
 
 
-def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:
+@dataclass
+class ThirdPartyClient:
+    """A client of the third party enrolled on its peer's host (vm34), in a scratch folder."""
+
+    name: str
+    serial: str
+    enrolment: dict[str, str]
+    scratch: str
+
+
+def enrolled_third_party_client() -> ThirdPartyClient:
     name = f"test-revoked-{secrets.token_hex(4)}"
     scratch = f"/root/{name}"  # on the lab host, removed at the end
-    folder = f"{scratch}/msp"
     secret = "{{ lookup('medledger_secret', 'test', '" + name + "') }}"
     common = {"ca_name": "ca-orgthirdparty", "tls_root": "/etc/medledger/pki/tls-root.pem"}
     register = {
@@ -100,38 +110,39 @@ def test_revocation_publishes_the_serial_in_the_organisations_msps() -> None:
         "ca_address": "127.0.0.1:7054",
         "registrar_home": "/var/lib/medledger/fabric-ca/server/registrars/ca-orgthirdparty",
     }
-    enroll = {
+    enrolment = {
         **common,
         "name": name,
         "secret": secret,
         "ca_address": "172.20.29.33:7054",
-        "path": folder,
+        "path": f"{scratch}/msp",
         "organisation": "OrgThirdParty",
     }
     assert run_module("vm33", "medledger_fabric_register", register).returncode == 0
-    assert run_module("vm34", "medledger_fabric_enroll", enroll).returncode == 0
-    peer = lab_host("vm34")
-    serial = peer.check_output(f"openssl x509 -noout -serial -in {folder}/signcerts/cert.pem").split("=")[1]
+    assert run_module("vm34", "medledger_fabric_enroll", enrolment).returncode == 0
+    serial = lab_host("vm34").check_output(f"openssl x509 -noout -serial -in {scratch}/msp/signcerts/cert.pem")
+    return ThirdPartyClient(name, serial.split("=")[1], enrolment, scratch)
 
-    result = ansible_run("playbooks/revoke.yml", "-e", f"identity={name}", "-e", "organisation=OrgThirdParty")
-    assert result.returncode == 0, result.stdout[-3000:]
+
+def assert_the_serial_is_in_its_organisations_msps_only_and_it_cannot_enrol_again(client: ThirdPartyClient) -> None:
     for host in ("vm34", "vm35", "vm36"):
         crl = lab_host(host).check_output(
             "openssl crl -noout -text -in /etc/medledger/fabric/admin-orgthirdparty/msp/crls/crl.pem"
         )
-        assert f"Serial Number: {serial}" in crl
+        assert f"Serial Number: {client.serial}" in crl
     # Another organisation's MSP holds its own CA's CRL, if any, never this one.
     patient_side = lab_host("vm30").run(
         "openssl crl -noout -text -in /etc/medledger/fabric/peerxinqiao/msp/crls/crl.pem 2>/dev/null"
     )
-    assert f"Serial Number: {serial}" not in patient_side.stdout, "another organisation's MSP must not get this CRL"
+    assert f"Serial Number: {client.serial}" not in patient_side.stdout, "another organisation's MSP must not get it"
 
-    again = run_module("vm34", "medledger_fabric_enroll", {**enroll, "path": f"{scratch}/again"})
+    peer = lab_host("vm34")
+    again = run_module("vm34", "medledger_fabric_enroll", {**client.enrolment, "path": f"{client.scratch}/again"})
     assert again.returncode != 0
-    assert f"{name}: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in again.stdout
+    assert f"{client.name}: enrolment at 172.20.29.33:7054 (ca-orgthirdparty) failed: " in again.stdout
     assert "Authentication failure" in again.stdout
-    assert peer.run(f"ls -A {scratch}").stdout.split() == ["msp"], "no half-written folder"
-    peer.run(f"rm -rf {scratch}")
+    assert peer.run(f"ls -A {client.scratch}").stdout.split() == ["msp"], "no half-written folder"
+    peer.run(f"rm -rf {client.scratch}")
 
 
 def test_bad_enrolment_input_is_refused_with_nothing_written() -> None:
@@ -408,10 +419,17 @@ def refused_everywhere(client: LedgerClient, peers: list[str], channel: str, tre
     return True
 
 
-def test_a_revoked_patient_client_is_refused_by_every_peer_and_the_orderers_of_its_channels(tmp_path: Path) -> None:
-    """The CRL goes into the organisation's MSP in the channel configurations: a peer of another organisation
-    (the government's) refuses the revoked client as its own organisation's peers do, and a transaction it had
-    endorsed before it was revoked does not commit when sent after."""
+@dataclass
+class LateTransaction:
+    """A patient client's transaction, endorsed by the Patient Channel's peers and not yet sent for ordering."""
+
+    client: LedgerClient
+    peers: list[str]
+    proposal: Any
+    endorsed: Any
+
+
+def patient_client_with_a_late_transaction(tmp_path: Path) -> LateTransaction:
     channel = "patientchannel"
     patient = LEDGER.new_client("OrgPatient", tmp_path, "pat")
     peers = LEDGER.channel_peers(channel)
@@ -428,17 +446,18 @@ def test_a_revoked_patient_client_is_refused_by_every_peer_and_the_orderers_of_i
             "SavePatientData",
             [patient.signed_record("t-2", b"y").to_json().encode()],
         )
-        endorsed = gateway.endorse(late)
+        return LateTransaction(patient, peers, late, gateway.endorse(late))
 
-    result = ansible_run("playbooks/revoke.yml", "-e", f"identity={patient.name}", "-e", "organisation=OrgPatient")
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert wait_until(partial(refused_everywhere, patient, peers, channel, "t-1"), bool, seconds=60)
-    with patient.gateway(peers[0]) as gateway:
+
+def assert_every_peer_refuses_it_and_its_late_transaction_does_not_commit(late: LateTransaction) -> None:
+    refused = partial(refused_everywhere, late.client, late.peers, "patientchannel", "t-1")
+    assert wait_until(refused, bool, seconds=60)
+    with late.client.gateway(late.peers[0]) as gateway:
         try:
-            gateway.submit(late, endorsed)
-            outcome = gateway.commit_status(late, timeout=60)[0]
-        except GatewayError as refused:
-            outcome = f"refused: {refused}"
+            gateway.submit(late.proposal, late.endorsed)
+            outcome = gateway.commit_status(late.proposal, timeout=60)[0]
+        except GatewayError as error:
+            outcome = f"refused: {error}"
     assert outcome != "VALID"
 
 
@@ -473,16 +492,39 @@ def fetch_as(client: LedgerClient, host: str, channel: str) -> Any:
     return answer
 
 
-def test_a_revoked_orderer_identity_is_refused_blocks_by_the_orderers(tmp_path: Path) -> None:
-    """The orderer organisation's CRL goes into every channel's Orderer group: an orderer identity (as an
-    insider holding an orderer's key would use it), whose blocks the orderers served before, is refused after."""
-    orderer = deployed().members("orderers")[0]
+def orderer_identity_served_blocks(tmp_path: Path) -> LedgerClient:
+    """An orderer identity (as an insider holding an orderer's key would use it), served blocks before."""
     client = LEDGER.new_client("OrgOrderer", tmp_path, "ord", kind="orderer")
-    served = fetch_as(client, orderer, "datausagechannel")
+    served = fetch_as(client, deployed().members("orderers")[0], "datausagechannel")
     assert served.rc == 0, served.stderr
+    return client
 
-    result = ansible_run("playbooks/revoke.yml", "-e", f"identity={client.name}", "-e", "organisation=OrgOrderer")
-    assert result.returncode == 0, result.stdout[-3000:]
+
+def assert_the_orderers_refuse_it_blocks(client: LedgerClient) -> None:
     for channel in ("datausagechannel", "patientchannel"):
-        refused = fetch_as(client, orderer, channel)
+        refused = fetch_as(client, deployed().members("orderers")[0], channel)
         assert refused.rc != 0 and "FORBIDDEN" in refused.stderr, (channel, refused.stdout, refused.stderr)
+
+
+def test_one_revocation_run_refuses_identities_of_three_organisations_everywhere(tmp_path: Path) -> None:
+    """playbooks/revoke.yml with three identities at once, each of another organisation, each attacked as an
+    insider holding its keys would: a third party's client (the CRL in its organisation's MSPs, no other's; it
+    cannot enrol again), a patient's client (the CRL in its organisation's MSP in the channel configuration: a
+    peer of another organisation, the government's, refuses it as its own organisation's peers do, and a
+    transaction it had endorsed before does not commit when sent after), an orderer identity (the orderer
+    organisation's CRL in every channel's Orderer group: the orderers, which served it blocks before, refuse)."""
+    third_party = enrolled_third_party_client()
+    patient = patient_client_with_a_late_transaction(tmp_path)
+    orderer_identity = orderer_identity_served_blocks(tmp_path)
+    revocations = [
+        {"identity": third_party.name, "organisation": "OrgThirdParty"},
+        {"identity": patient.client.name, "organisation": "OrgPatient"},
+        {"identity": orderer_identity.name, "organisation": "OrgOrderer"},
+    ]
+
+    result = ansible_run("playbooks/revoke.yml", "-e", json.dumps({"revocations": revocations}))
+    assert result.returncode == 0, result.stdout[-3000:]
+
+    assert_the_serial_is_in_its_organisations_msps_only_and_it_cannot_enrol_again(third_party)
+    assert_every_peer_refuses_it_and_its_late_transaction_does_not_commit(patient)
+    assert_the_orderers_refuse_it_blocks(orderer_identity)

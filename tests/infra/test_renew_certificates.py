@@ -3,7 +3,8 @@ keys (playbooks/renew-certificates.yml), one host at a time, while a patient kee
 the first hospital's peers, failing over from a peer that restarts to the next. Each orderer's new TLS
 certificate enters every channel's consenter set before it restarts with it, so the others keep ordering:
 afterwards every orderer is an active consenter of every channel again. A run that finds nothing due changes
-nothing. Run last in the fresh Raft stage: every certificate of the lab is new afterwards."""
+nothing. Runs on the network migrated to Raft (`make infra-migrate`), before only the onboarding: every
+certificate of the lab is new afterwards."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .day2 import (
     changed_hosts,
     playbook,
 )
-from .ordering import assert_every_orderer_consents_at_one_height, kafka_ordering
+from .ordering import assert_every_orderer_serves_at_one_height, kafka_ordering
 
 pytestmark = pytest.mark.lab
 
@@ -39,7 +40,7 @@ PATIENCE = 60
 
 def test_every_certificate_is_renewed_one_host_at_a_time_while_records_commit(tmp_path: Path) -> None:
     if kafka_ordering():
-        pytest.skip("the consenter sets to update are Raft's; make infra-raft renews on Raft")
+        pytest.skip("the consenter sets to update are Raft's; make infra-migrate renews on the migrated network")
     ledger = Ledger(deployed())
     patient = ledger.new_client("OrgPatient", tmp_path, "pat")
     hospital_peers = [
@@ -61,7 +62,7 @@ def test_every_certificate_is_renewed_one_host_at_a_time_while_records_commit(tm
 
     # Every orderer knows itself by its new certificate among each channel's consenters, and serves the channel
     # at the others' height.
-    assert_every_orderer_consents_at_one_height()
+    assert_every_orderer_serves_at_one_height()
 
     # What was written before is read, and a new record commits through each hospital peer.
     assert_records_read_and_commit(patient, hospital_peers, writer.committed[:1], "t-renewed")

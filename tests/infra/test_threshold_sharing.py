@@ -1,4 +1,4 @@
-"""Threshold sharing on the lab (inventories/threshold-proxies, deployed by `make infra-raft`): the sharing proxy on
+"""Threshold sharing on the lab (inventories/threshold-proxies, which `make test` deploys): the sharing proxy on
 three hosts, each the government's, beside a peer of its own. A patient shares a record 2 of 3: one proxy's
 capsule fragment opens nothing, two open it while the third proxy is down, and each proxy that released a
 fragment recorded the share on the Data Usage Channel first."""
@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.lab,
     pytest.mark.skipif(
         len(PROXY_HOSTS) < 3,
-        reason="the inventory runs the sharing proxy on fewer than three hosts; make infra-raft adds "
+        reason="the inventory runs the sharing proxy on fewer than three hosts; make test adds "
         "inventories/threshold-proxies",
     ),
 ]

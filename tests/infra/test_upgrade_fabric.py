@@ -1,10 +1,11 @@
-"""Day 2 on a Raft lab deployed on Fabric 2.5.0 (inventories/fabric-2.5.0, `make infra-raft`): the rolling
+"""Day 2 on a lab deployed on Fabric 2.5.0 (inventories/fabric-2.5.0, which `make test` deploys): the rolling
 upgrade to versions.yml's default release (playbooks/upgrade-fabric.yml, the inventory without the overlay).
 site.yml refuses to switch a running node's release and changes nothing; the playbook restarts each orderer,
 then each peer, on the new release, one at a time, while a patient keeps committing records through the first
 hospital's peers (failing over from a peer that restarts); afterwards every node runs the new release, every
-orderer is an active consenter of every channel, the ledger is whole, and a second run changes nothing.
-Runs first in the fresh Raft stage, which deploys the earlier release for it."""
+orderer serves every channel at one height (on Raft as an active consenter), the ledger is whole, and a second
+run changes nothing. Runs before every other lab test (its `runs_first` mark), so that they meet the upgraded
+network: on the Kafka ordering the paper's network uses."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from medledger_tools.paths import REPO_ROOT
 
 from .conftest import deployed, lab_host, role_var
 from .day2 import PATIENT_CHANNEL, Writer, assert_records_read_and_commit, changed_hosts, invocations, playbook
-from .ordering import assert_every_orderer_consents_at_one_height
+from .ordering import assert_every_orderer_serves_at_one_height
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.runs_first]
 
 UPGRADE = "playbooks/upgrade-fabric.yml"
 DEFAULT_RELEASE = str(yaml.safe_load((REPO_ROOT / "versions.yml").read_text())["fabric"]["version"])
@@ -56,7 +57,7 @@ def fabric_links() -> dict[str, str]:
 def test_fabric_is_upgraded_one_node_at_a_time_while_records_commit(tmp_path: Path) -> None:
     before = running_releases()
     if set(before.values()) == {DEFAULT_RELEASE}:
-        pytest.skip(f"the lab runs Fabric {DEFAULT_RELEASE} already; make infra-raft deploys 2.5.0 to upgrade it")
+        pytest.skip(f"the lab runs Fabric {DEFAULT_RELEASE} already; make test deploys 2.5.0 to upgrade it")
     assert set(before.values()) == {"2.5.0"}, before
 
     # site.yml with the inventory asking for the default release: refused on every node's host, nothing changed.
@@ -79,7 +80,7 @@ def test_fabric_is_upgraded_one_node_at_a_time_while_records_commit(tmp_path: Pa
 
     assert running_releases() == dict.fromkeys(before, DEFAULT_RELEASE)
     assert set(fabric_links().values()) == {f"fabric-{DEFAULT_RELEASE}"}
-    assert_every_orderer_consents_at_one_height()
+    assert_every_orderer_serves_at_one_height()
 
     # What was written before and during the upgrade is read, and a new record commits through each hospital peer.
     assert_records_read_and_commit(patient, hospital_peers, [writer.committed[0], writer.committed[-1]], "t-upgraded")

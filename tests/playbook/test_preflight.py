@@ -189,6 +189,17 @@ def test_an_altered_tarball_of_the_release_the_inventory_picks_stops_before_any_
         ("renew-certificates.yml", (), "say how soon a certificate must expire to be renewed"),
         ("renew-certificates.yml", ("renew_within_days=-3",), "-e renew_within_days=<whole days, e.g. 30>"),
         ("rotate-tls.yml", (), "name the identity whose TLS certificate to rotate: -e identity=<name>"),
+        ("revoke.yml", ("identity=svc-storage",), "name the identity and its organisation"),
+        (
+            "revoke.yml",
+            # (str.format's doubled braces: the extra variables as JSON)
+            (
+                '{{"revocations": [{{"identity": "a", "organisation": "OrgPatient"}}, {{"identity": "b", '
+                '"organisation": "OrgNowhere"}}]}}',
+            ),
+            "name the identity and its organisation",
+        ),
+        ("revoke.yml", ('{{"revocations": [{{"organisation": "OrgPatient"}}]}}',), "or several as -e"),
         ("onboard-organisation.yml", ("organisation=OrgNowhere",), "name the organisation to onboard"),
         ("onboard-organisation.yml", ("organisation=OrgOrderer",), "name the organisation to onboard"),
         (

@@ -200,3 +200,27 @@ def test_the_served_uplink_answers_a_hello_and_the_gateway_exits_non_zero_when_i
         finally:
             gateway.kill()
     assert grant[:1] == b"S" and struct.unpack(">II", grant[18:26]) == (0, 1)
+
+
+def test_status_counts_each_collectors_sessions_and_readings_and_refuses_a_missing_database(tmp_path: Path) -> None:
+    database = tmp_path / "gateway.sqlite"
+    store = Store(database)
+    gateway = Gateway(store, {COLLECTOR: KEY})
+    answer(gateway, hello(0))
+    answer(gateway, record(1, 1))
+    answer(gateway, record(1, 2))
+    answer(gateway, hello(0))
+    store.close()
+
+    def status(path: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "medledger_collector_gateway.cli", "status", "--database", str(path)]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    found = json.loads(status(database).stdout)
+    assert list(found) == [COLLECTOR.decode()]
+    assert found[COLLECTOR.decode()]["sessions"] == 2
+    assert found[COLLECTOR.decode()]["readings"] == 2
+    assert found[COLLECTOR.decode()]["last_received"].startswith(str(datetime.now(UTC).year))
+    missing = status(tmp_path / "nowhere.sqlite")
+    assert missing.returncode == 2 and "no such gateway database" in missing.stderr
+    assert not (tmp_path / "nowhere.sqlite").exists()
