@@ -16,7 +16,7 @@ from medledger_tools import topology
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
-from .conftest import deployed, lab_host
+from .conftest import deployed, inventory_paths, lab_host
 from .day2 import (
     PATIENT_CHANNEL,
     Writer,
@@ -31,7 +31,9 @@ from .day2 import (
 from .fabric_nodes import peer_height
 from .ordering import wait_until
 
-JOIN_INVENTORIES = ("inventories/paper", "inventories/lab", "inventories/extra-peer")
+# The lab's own inventories (with its overlays: a playbook run without one would undo what it adds, e.g. close a
+# sharing proxy's port on an orderer host whose firewall the join rewrites), and the new peer.
+EXTRA_PEER = REPO_ROOT / "inventories" / "extra-peer"
 NEW_PEER = "vm37"
 
 pytestmark = pytest.mark.lab
@@ -44,7 +46,7 @@ def new_peer_height(channel: str) -> int:
 @pytest.fixture
 def joined_inventory(monkeypatch: pytest.MonkeyPatch) -> topology.Topology:
     """The lab grown by the new peer's container; ansible (and the lab's target check) see the grown inventory."""
-    return grown_lab([str(REPO_ROOT / path) for path in JOIN_INVENTORIES], monkeypatch)
+    return grown_lab([*inventory_paths(), str(EXTRA_PEER)], monkeypatch)
 
 
 def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves_again(
