@@ -83,6 +83,9 @@ def test_the_kafka_lab_migrates_to_raft_with_its_records(tmp_path: Path) -> None
     for host in kafka_hosts:
         assert units_named(host, "kafka.service", "zookeeper.service") == "", host
         assert lab_host(host).run("ls /etc/medledger/kafka /etc/medledger/zookeeper").rc != 0, host
+        # Their TLS identities' keys too: no credential of a service that is gone stays on a host.
+        identities = str(lab_host(host).check_output("ls /etc/medledger/fabric")).split()
+        assert [name for name in identities if name.startswith(("kafka", "zookeeper"))] == [], host
         # An orderer, which reached the brokers before, meets the firewall now.
         source = next(orderer for orderer in deployed().members("orderers") if orderer != host)
         address = str(deployed().hostvars[host]["ansible_host"])
