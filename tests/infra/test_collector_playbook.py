@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from medledger_tools import lab_clients
 
 from ..firmware.collector_board import ELF, build_elf
-from .conftest import lab_host
+from .conftest import inventory_paths, lab_host
 from .day2 import changed_hosts, playbook
 
 pytestmark = pytest.mark.lab
@@ -32,8 +31,7 @@ KEY = f"/etc/medledger/collector/{BOARD}/uplink.key"
 
 @pytest.fixture
 def with_collectors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    inventory = os.environ.get("ANSIBLE_INVENTORY", "inventories/paper,inventories/lab")
-    monkeypatch.setenv("ANSIBLE_INVENTORY", f"{inventory},inventories/collector")
+    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join([*inventory_paths(), "inventories/collector"]))
     yield
     lab_host(HOST).run(f"systemctl stop medledger-collector-board@{BOARD}")
 
@@ -78,8 +76,7 @@ def test_the_playbook_flashes_verifies_provisions_and_starts_the_board_and_readi
 
 
 def test_a_board_with_a_malformed_identity_is_refused_before_any_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    inventory = os.environ.get("ANSIBLE_INVENTORY", "inventories/paper,inventories/lab")
-    monkeypatch.setenv("ANSIBLE_INVENTORY", f"{inventory},inventories/collector")
+    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join([*inventory_paths(), "inventories/collector"]))
     refused = lab_clients.ansible(
         "playbooks/collector.yml", "-e", '{"collector_boards": [{"name": "or3-01", "id": "short", "kind": "emulated"}]}'
     )

@@ -34,6 +34,7 @@ from .ordering import wait_until
 # The lab's own inventories (with its overlays: a playbook run without one would undo what it adds, e.g. close a
 # sharing proxy's port on an orderer host whose firewall the join rewrites), and the new peer.
 EXTRA_PEER = REPO_ROOT / "inventories" / "extra-peer"
+LAB_INVENTORIES = inventory_paths()
 NEW_PEER = "vm37"
 
 pytestmark = pytest.mark.lab
@@ -46,7 +47,7 @@ def new_peer_height(channel: str) -> int:
 @pytest.fixture
 def joined_inventory(monkeypatch: pytest.MonkeyPatch) -> topology.Topology:
     """The lab grown by the new peer's container; ansible (and the lab's target check) see the grown inventory."""
-    return grown_lab([*inventory_paths(), str(EXTRA_PEER)], monkeypatch)
+    return grown_lab([*LAB_INVENTORIES, str(EXTRA_PEER)], monkeypatch)
 
 
 def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves_again(
@@ -99,7 +100,7 @@ def test_a_peer_joins_its_organisations_channels_while_records_commit_and_leaves
     )
     assert crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
     # With the host deleted from the inventory, the orderers' firewalls close to it again; nothing restarted.
-    monkeypatch.delenv("ANSIBLE_INVENTORY")
+    monkeypatch.setenv("ANSIBLE_INVENTORY", ",".join(LAB_INVENTORIES))
     playbook("playbooks/firewall.yml")
     new_address = str(joined_inventory.hostvars[NEW_PEER]["ansible_host"])
     for orderer in deployed().members("orderers"):
