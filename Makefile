@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: venv
 venv: ## Install the pinned Python tools (uv.lock)
@@ -46,6 +46,21 @@ up: artifacts lab-up deploy ## Artifacts + lab + the whole deployment
 .PHONY: down
 down: lab-down ## Tear the lab down (leaves the build caches)
 
+# Kubernetes (helm/): a single-node upstream cluster on this machine, built from the Go module proxy and
+# Debian's containerd, runc and CNI plugins (tools/medledger_tools/k8s). Its builds are cached like every
+# artifact; its images are imported, never pulled.
+.PHONY: k8s-artifacts k8s-up k8s-down k8s-status k8s-test
+k8s-artifacts: venv ## Build Kubernetes, etcd and CoreDNS (the `kubernetes` set of versions.yml; cached)
+	$(RUN) medledger-artifacts --out "$(ARTIFACTS_DIR)" --set kubernetes
+k8s-up: k8s-artifacts ## Start the single-node cluster (root); KUBECONFIG: `uv run medledger-k8s kubeconfig`
+	$(RUN) medledger-k8s up
+k8s-down: venv ## Remove the cluster: its pods, mounts, addresses, firewall rules and files
+	$(RUN) medledger-k8s down
+k8s-status: venv ## Each daemon's state, the node and its pods
+	$(RUN) medledger-k8s status
+k8s-test: venv ## The cluster's tests (make k8s-up first)
+	$(RUN) pytest -m k8s --durations=10 tests/k8s
+
 .PHONY: lint
 lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
 	$(RUN) ruff check tools services plugins tests roles bench
@@ -58,7 +73,7 @@ lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
 
 .PHONY: unit
 unit: artifacts firmware-test ## Unit tests (Python, the chaincode's Go, the firmware's C) and playbook checks that need no lab
-	$(RUN) pytest -m "not lab" tests
+	$(RUN) pytest -m "not lab and not k8s" tests
 	cd chaincode && go test ./...
 
 .PHONY: firmware-test

@@ -178,3 +178,55 @@ def test_an_inventory_picks_a_release_by_version() -> None:
     assert artifacts.release_name("fabric", {"fabric": "2.5.9"}, releases) == "fabric"
     assert artifacts.release_name("kafka", {"fabric": "2.5.0"}, releases) == "kafka"
     assert artifacts.release_name("fabric", {"fabric": "2.5.1"}, releases) == "fabric@2.5.1", "refused by preflight"
+
+
+def test_each_set_is_built_by_its_own_command_and_keeps_the_others_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    versions = tmp_path / "versions.yml"
+    versions.write_text("demo:\n  version: '1.0'\ncluster:\n  version: '2.0'\n  set: kubernetes\n")
+    built: list[str] = []
+
+    def fake_build(recipe: Recipe, _lock: Any) -> tuple[Path, dict[str, str]]:
+        built.append(recipe.name)
+        tarball = tmp_path / f"{recipe.root}.tar.gz"
+        if not tarball.exists():
+            tree = make_tree(tmp_path / recipe.name, 0).rename(tmp_path / recipe.name / recipe.root)
+            artifacts.deterministic_tarball(tree, tarball)
+        return tarball, {}
+
+    monkeypatch.setattr(artifacts, "build", fake_build)
+    out = tmp_path / "out"
+    assert set(artifacts.make_artifacts(versions, out, only=[])["artifacts"]) == {"demo"}
+    assert set(artifacts.make_artifacts(versions, out, only=[], artifact_set="kubernetes")["artifacts"]) == {
+        "demo",
+        "cluster",
+    }
+    assert set(artifacts.make_artifacts(versions, out, only=[])["artifacts"]) == {"demo", "cluster"}
+    assert built == ["demo", "cluster", "demo"]
+
+
+def test_a_wrapper_points_each_folder_replacement_at_its_published_release(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text(
+        "module example.org/big\n\ngo 1.26.0\n\nrequire example.org/api v0.0.0\n\n"
+        "replace (\n\texample.org/api => ./staging/api\n\texample.org/pinned => example.org/fork v1.2.3\n)\n"
+    )
+    go_mod = artifacts.wrapper_go_mod("example.org/big", "v1.3.0", tmp_path, "v0.3.0", ["cmd/server", "."])
+    assert "require example.org/big v1.3.0" in go_mod
+    assert "replace example.org/api => example.org/api v0.3.0" in go_mod
+    assert "example.org/pinned" not in go_mod, "a replacement by another module is not the wrapper's business"
+    assert "tool example.org/big/cmd/server" in go_mod and "tool example.org/big\n" in go_mod
+    assert "go 1.26.0" in go_mod
+    (tmp_path / "go.mod").write_text("module example.org/small\n\ngo 1.26.0\n")
+    with pytest.raises(ArtifactError, match="replaces no module with a folder"):
+        artifacts.wrapper_go_mod("example.org/small", "v1.0.0", tmp_path, "v0.1.0", ["."])
+
+
+def test_the_repositorys_kubernetes_recipes_are_built_apart_from_the_hosts() -> None:
+    recipes = {recipe.name: recipe for recipe in artifacts.load_recipes(REPO_ROOT / "versions.yml")}
+    kubernetes = recipes["kubernetes"].spec["go"][0]
+    assert {recipes[name].set for name in ("kubernetes", "etcd", "coredns")} == {"kubernetes"}
+    assert recipes["fabric"].set == "hosts"
+    staging = kubernetes["published_replacements"]
+    assert staging == "v0." + recipes["kubernetes"].version.split(".", 1)[1], "staging modules follow the release"
+    assert f"gitVersion=v{recipes['kubernetes'].version}" in kubernetes["ldflags"]

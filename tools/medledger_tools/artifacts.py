@@ -34,6 +34,7 @@ from medledger_tools.paths import REPO_ROOT, cache_dir
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 MAVEN_LOCK = REPO_ROOT / "maven.lock"
+DEFAULT_SET = "hosts"
 
 LAUNCHER = """#!/bin/sh
 # Runs {main_class} from the jars of this artifact (written by medledger-artifacts).
@@ -61,6 +62,12 @@ class Recipe:
     @property
     def version(self) -> str:
         return str(self.spec["version"])
+
+    @property
+    def set(self) -> str:
+        """Which `make` target builds it: `hosts` (make artifacts: what the playbooks install) or another set
+        (`kubernetes`: the cluster's own components, built by make k8s-artifacts)."""
+        return str(self.spec.get("set", DEFAULT_SET))
 
     @property
     def root(self) -> str:
@@ -163,9 +170,70 @@ def tracked_digest(paths: list[str]) -> str:
     return digest.hexdigest()
 
 
+def wrapper_go_mod(module: str, version: str, source: Path, published: str, packages: list[str]) -> str:
+    """The go.mod of a module that builds `module`'s commands from outside its repository.
+
+    Some modules (Kubernetes' staging modules, etcd's api, client and pkg) are replaced in their
+    repository's go.mod by folders of that repository, which a module download lacks: the wrapper requires
+    the module and points each such replacement at the release published beside it (`published`)."""
+    edited = json.loads(run(["go", "mod", "edit", "-json", str(source / "go.mod")]))
+    local = sorted(
+        entry["Old"]["Path"]
+        for entry in edited.get("Replace") or []
+        if entry["New"]["Path"].startswith(".") and not entry["New"].get("Version")
+    )
+    if not local:
+        raise ArtifactError(f"{module}@{version}: its go.mod replaces no module with a folder; build it in place")
+    lines = ["module medledger.build/wrapper", "", f"go {edited['Go']}", "", f"require {module} {version}", ""]
+    lines += [f"replace {path} => {path} {published}" for path in local]
+    lines += ["", *(f"tool {go_package(module, package)}" for package in packages), ""]
+    return "\n".join(lines)
+
+
+def go_package(module: str, package: str) -> str:
+    return module if package == "." else f"{module}/{package}"
+
+
 def build_go(spec: dict[str, Any], tree: Path) -> None:
     """Build a module's commands: a pinned module from the proxy, or one of ours (`local`: its folder,
-    whose go.sum pins its dependencies)."""
+    whose go.sum pins its dependencies). With `published_replacements`, from a wrapper module
+    (wrapper_go_mod). `rename` renames built commands: a module path ending in /v3 names its command after
+    the element before it."""
+    if "published_replacements" in spec:
+        build_go_wrapped(spec, tree)
+    else:
+        build_go_in_place(spec, tree)
+    for built, name in spec.get("rename", {}).items():
+        (tree / spec.get("bin_dir", "bin") / built).rename(tree / spec.get("bin_dir", "bin") / name)
+
+
+def go_build_command(spec: dict[str, Any], bin_dir: Path, packages: list[str]) -> list[str]:
+    ldflags = f"-s -w {spec.get('ldflags', '')}".strip()
+    return ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(bin_dir), *packages]
+
+
+def build_go_wrapped(spec: dict[str, Any], tree: Path) -> None:
+    module, version = spec["module"], spec["version"]
+    source = go_module_dir(module, version)
+    bin_dir = tree / spec.get("bin_dir", "bin")
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    packages = [go_package(module, package) for package in spec["packages"]]
+    with tempfile.TemporaryDirectory() as work:
+        workdir = Path(work)
+        go_mod = wrapper_go_mod(module, version, source, spec["published_replacements"], spec["packages"])
+        (workdir / "go.mod").write_text(go_mod)
+        env = dict(os.environ, CGO_ENABLED="1" if spec.get("cgo") else "0", GOFLAGS="-mod=mod")
+        progress(f"go mod tidy: a wrapper module for {module}@{version}")
+        run(["go", "mod", "tidy"], cwd=workdir, env=env)
+        progress(f"go build {module}@{version}: {len(packages)} command(s) (tens of minutes when cold)")
+        run(go_build_command(spec, bin_dir, packages), cwd=workdir, env=env)
+    for program, how in spec.get("c_programs", {}).items():
+        output = tree / how["output"]
+        output.parent.mkdir(parents=True, exist_ok=True)
+        run(["gcc", *how["cflags"].split(), "-o", str(output), str(source / program)])
+
+
+def build_go_in_place(spec: dict[str, Any], tree: Path) -> None:
     if "local" in spec:
         module, version, source = spec["local"], "(this repository)", REPO_ROOT / spec["local"]
     else:
@@ -185,20 +253,7 @@ def build_go(spec: dict[str, Any], tree: Path) -> None:
         env = dict(os.environ, CGO_ENABLED="1" if spec.get("cgo") else "0", GOFLAGS=go_flags)
         packages = [f"./{package}" for package in spec["packages"]]
         progress(f"go build {module}@{version}: {len(packages)} command(s) (minutes when cold)")
-        run(
-            [
-                "go",
-                "build",
-                "-trimpath",
-                "-ldflags",
-                f"-s -w {spec.get('ldflags', '')}".strip(),
-                "-o",
-                str(bin_dir),
-                *packages,
-            ],
-            cwd=workdir,
-            env=env,
-        )
+        run(go_build_command(spec, bin_dir, packages), cwd=workdir, env=env)
         for source_file, dest in spec.get("copy", {}).items():
             (tree / dest).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(workdir / source_file, tree / dest)
@@ -405,15 +460,19 @@ def write_outputs(out: Path, manifest: dict[str, Any]) -> None:
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def make_artifacts(versions: Path, out: Path, only: list[str]) -> dict[str, Any]:
+def make_artifacts(versions: Path, out: Path, only: list[str], artifact_set: str = DEFAULT_SET) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
+    recipes = load_recipes(versions)
     manifest: dict[str, Any] = {"artifacts": {}, "unavailable": {}}
-    if only and (out / MANIFEST).exists():
-        # Rebuilding some artifacts keeps the others' entries.
-        manifest = json.loads((out / MANIFEST).read_text())
+    if (out / MANIFEST).exists():
+        # Rebuilding some artifacts, or one set, keeps the others' entries.
+        previous = json.loads((out / MANIFEST).read_text())
+        kept = {recipe.name for recipe in recipes if only or recipe.set != artifact_set}
+        manifest = {part: {name: entry for name, entry in previous.get(part, {}).items() if name in kept}
+                    for part in manifest}  # fmt: skip
     lock = read_maven_lock()
-    for recipe in load_recipes(versions):
-        if only and recipe.artifact not in only and recipe.name not in only:
+    for recipe in recipes:
+        if recipe.set != artifact_set or (only and recipe.artifact not in only and recipe.name not in only):
             continue
         try:
             tarball, _ = build(recipe, lock)
@@ -448,13 +507,16 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="build only these artifacts (every release of each) or releases (name@version)",
     )
+    parser.add_argument(
+        "--set", default=DEFAULT_SET, help=f"the set of recipes to build (default {DEFAULT_SET}: what hosts install)"
+    )
     parser.add_argument("--lock", action="store_true", help="rewrite maven.lock from what Maven resolves")
     args = parser.parse_args(argv)
     try:
         if args.lock:
             write_maven_lock(args.versions)
             return 0
-        manifest = make_artifacts(args.versions, args.out, args.only)
+        manifest = make_artifacts(args.versions, args.out, args.only, args.set)
     except ArtifactError as error:
         print(f"artifacts: error: {error}", file=sys.stderr)
         return 1

@@ -1,0 +1,110 @@
+"""medledger-helm-values: the umbrella chart's values (helm/medledger) from the inventory the playbooks read.
+
+Organisations, channels, chaincode, ordering (Kafka or Raft) and the batch settings are the inventory's; the
+hosts become pods: a peer per `peers` host (its name, organisation, channels), an orderer per `orderers`
+host, a ZooKeeper server and a broker per host of those groups, a Fabric CA server per `cas` host. The
+inventory is validated first (the same checks as the playbooks' preflight): a broken one renders nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medledger_tools import topology
+
+HEADER = "# Rendered by medledger-helm-values from {inventories}: edit the inventory, not this file.\n"
+
+
+def organisation_values(organisation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": organisation["name"],
+        "mspId": organisation["msp_id"],
+        "kind": organisation["kind"],
+        "ca": organisation["ca"],
+    }
+
+
+def render(inventory: topology.Topology) -> dict[str, Any]:
+    consensus = str(inventory.global_var("medledger_consensus", "kafka"))
+    kafka = consensus == "kafka"
+    hostvars = inventory.hostvars
+    organisations = list(inventory.organisations.values())
+    cas = sorted({str(hostvars[host]["fabric_ca_name"]) for host in inventory.members("cas")})
+    return {
+        "global": {
+            "consensus": consensus,
+            "organisations": [organisation_values(organisation) for organisation in organisations],
+            "channels": [{"name": name, "organisations": members} for name, members in inventory.channels.items()],
+        },
+        "fabric-ca": {
+            "servers": [
+                {"name": ca, "organisations": [org["name"] for org in organisations if org["ca"] == ca]} for ca in cas
+            ]
+        },
+        "zookeeper": {"enabled": kafka, "replicaCount": len(inventory.members("zookeeper"))},
+        "kafka": {
+            "enabled": kafka,
+            "replicaCount": len(inventory.members("kafka")),
+            "replicationFactor": int(inventory.global_var("medledger_kafka_replication_factor", 3)),
+            "minInsyncReplicas": int(inventory.global_var("medledger_kafka_min_insync_replicas", 2)),
+        },
+        "orderer": {
+            "orderers": [str(hostvars[host]["fabric_orderer_name"]) for host in inventory.members("orderers")],
+            "batch": {
+                "timeout": str(inventory.global_var("medledger_batch_timeout")),
+                "maxMessageCount": int(inventory.global_var("medledger_batch_max_message_count")),
+                "preferredMaxBytes": int(inventory.global_var("medledger_batch_preferred_max_bytes")),
+                "absoluteMaxBytes": int(inventory.global_var("medledger_batch_absolute_max_bytes")),
+            },
+        },
+        "peer": {
+            "peers": [
+                {
+                    "name": str(hostvars[host]["fabric_peer_name"]),
+                    "organisation": inventory.peer_organisation(host),
+                    "channels": inventory.peer_channels(host),
+                    "anchor": hostvars[host].get("fabric_peer_anchor") is True,
+                }
+                for host in inventory.members("peers")
+            ]
+        },
+        "chaincode": {
+            "chaincodes": [
+                {"name": chaincode["name"], "channel": chaincode["channel"], "version": str(chaincode["version"])}
+                for chaincode in inventory.global_var("medledger_chaincodes", []) or []
+            ]
+        },
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medledger-helm-values", description=__doc__.splitlines()[0])
+    parser.add_argument("inventories", nargs="+", help="inventory folders, as ansible-playbook -i takes them")
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    args = parser.parse_args(argv)
+    try:
+        inventory = topology.load(*args.inventories)
+    except topology.InventoryError as error:
+        print(f"medledger-helm-values: {error}", file=sys.stderr)
+        return 1
+    problems = topology.validate(inventory)
+    if problems:
+        for problem in problems:
+            print(f"medledger-helm-values: {problem}", file=sys.stderr)
+        return 1
+    text = HEADER.format(inventories=", ".join(args.inventories)) + yaml.safe_dump(render(inventory), sort_keys=False)
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
