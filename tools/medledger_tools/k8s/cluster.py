@@ -254,8 +254,8 @@ def remove_cni_firewall_rules(layout: Layout) -> None:
     for rule in rules:
         words = shlex.split(rule)
         addresses = [words[index + 1] for index, word in enumerate(words[:-1]) if word in ("-s", "-d")]
-        if words[:1] == ["-A"] and any(ipaddress.ip_network(address).subnet_of(layout.pod_cidr)
-                                       for address in addresses):  # fmt: skip
+        ours = any(ipaddress.IPv4Network(address).subnet_of(layout.pod_cidr) for address in addresses)
+        if words[:1] == ["-A"] and ours:
             run(["iptables", "-D", *words[1:]], check=False)
     left = [rule for rule in run(["iptables", "-S", "CNI-FORWARD"], check=False).splitlines() if rule.startswith("-A")]
     if rules and all(rule.endswith("-j CNI-ADMIN") for rule in left):

@@ -1,0 +1,54 @@
+{{/*
+Checks no schema can express: how the topology's parts refer to each other. Each failure names the value and
+stops the install before any resource is created, as the playbooks' preflight does for an inventory.
+*/}}
+{{- define "medledger.validate" -}}
+{{- $organisations := dict -}}
+{{- range .Values.global.organisations }}{{ $_ := set $organisations .name . }}{{ end -}}
+{{- $channels := dict -}}
+{{- range .Values.global.channels -}}
+{{- $channel := . -}}
+{{- range .organisations -}}
+{{- if not (hasKey $organisations .) -}}
+{{- fail (printf "global.channels: channel %s names organisation %s, which global.organisations lacks" $channel.name .) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $channels .name .organisations -}}
+{{- end -}}
+{{- range .Values.peer.peers -}}
+{{- $peer := . -}}
+{{- if not (hasKey $organisations .organisation) -}}
+{{- fail (printf "peer.peers: peer %s belongs to organisation %s, which global.organisations lacks" .name .organisation) -}}
+{{- end -}}
+{{- range .channels -}}
+{{- if not (hasKey $channels .) -}}
+{{- fail (printf "peer.peers: peer %s joins channel %s, which global.channels lacks" $peer.name .) -}}
+{{- end -}}
+{{- if not (has $peer.organisation (get $channels .)) -}}
+{{- fail (printf "peer.peers: peer %s joins channel %s, of which its organisation %s is not a member" $peer.name . $peer.organisation) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range .Values.chaincode.chaincodes -}}
+{{- if not (hasKey $channels .channel) -}}
+{{- fail (printf "chaincode.chaincodes: chaincode %s is for channel %s, which global.channels lacks" .name .channel) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq .Values.global.consensus "kafka" -}}
+{{- if not (and .Values.kafka.enabled .Values.zookeeper.enabled) -}}
+{{- fail "global.consensus kafka needs kafka.enabled and zookeeper.enabled" -}}
+{{- end -}}
+{{- if eq (mod (int .Values.zookeeper.replicaCount) 2) 0 -}}
+{{- fail (printf "zookeeper.replicaCount %d is even: an ensemble of %d survives no more failures than one of %d; make it odd" (int .Values.zookeeper.replicaCount) (int .Values.zookeeper.replicaCount) (sub (int .Values.zookeeper.replicaCount) 1)) -}}
+{{- end -}}
+{{- if gt (int .Values.kafka.replicationFactor) (int .Values.kafka.replicaCount) -}}
+{{- fail (printf "kafka.replicationFactor %d is above kafka.replicaCount %d: no partition could be created" (int .Values.kafka.replicationFactor) (int .Values.kafka.replicaCount)) -}}
+{{- end -}}
+{{- if gt (int .Values.kafka.minInsyncReplicas) (int .Values.kafka.replicationFactor) -}}
+{{- fail (printf "kafka.minInsyncReplicas %d is above kafka.replicationFactor %d: no write could be acknowledged" (int .Values.kafka.minInsyncReplicas) (int .Values.kafka.replicationFactor)) -}}
+{{- end -}}
+{{- end -}}
+{{- if gt (int .Values.orderer.batch.preferredMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes) -}}
+{{- fail "orderer.batch.preferredMaxBytes is above orderer.batch.absoluteMaxBytes" -}}
+{{- end -}}
+{{- end -}}

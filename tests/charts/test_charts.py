@@ -1,0 +1,90 @@
+"""Every chart under helm/: helm lint, chart-testing's lint, its helm-unittest suites, and a values schema that
+documents exactly the values its `## @param` comments do. The umbrella's values are rendered from
+inventories/paper first (into its ci/ folder, which chart-testing lints with): the inventory is their source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medledger_tools import helm_values
+from medledger_tools.k8s.cluster import artifact_bin
+from medledger_tools.paths import REPO_ROOT
+
+HELM = REPO_ROOT / "helm"
+CHARTS = sorted(path.parent for path in HELM.glob("*/Chart.yaml"))
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", REPO_ROOT / "artifacts"))
+PARAM = re.compile(r"^## @param (\S+)")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def umbrella_values() -> None:
+    (HELM / "medledger" / "ci").mkdir(exist_ok=True)
+    assert helm_values.main(["inventories/paper", "-o", str(HELM / "medledger" / "ci" / "paper-values.yaml")]) == 0
+
+
+def tool(artifact: str, name: str) -> str:
+    return str(artifact_bin(ARTIFACTS, artifact) / name)
+
+
+def run(command: list[str]) -> str:
+    environment = dict(os.environ, PATH=f"{Path(tool('helm', 'helm')).parent}:{os.environ['PATH']}")
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=environment, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("chart", CHARTS, ids=[chart.name for chart in CHARTS])
+def test_chart_testing_lints_the_chart(chart: Path) -> None:
+    etc = artifact_bin(ARTIFACTS, "chart-testing").parent / "etc"
+    run([tool("chart-testing", "ct"), "lint", "--charts", str(chart.relative_to(REPO_ROOT)),
+         "--chart-yaml-schema", str(etc / "chart_schema.yaml"), "--lint-conf", str(etc / "lintconf.yaml"),
+         "--validate-maintainers=false", "--check-version-increment=false", "--target-branch=main"])  # fmt: skip
+
+
+@pytest.mark.parametrize("chart", CHARTS, ids=[chart.name for chart in CHARTS])
+def test_the_charts_unit_tests_pass(chart: Path) -> None:
+    run([tool("helm-unittest", "helm-unittest"), "--color=false", str(chart.relative_to(REPO_ROOT))])
+
+
+def documented(values: Path) -> set[str]:
+    return {match.group(1) for line in values.read_text().splitlines() if (match := PARAM.match(line))}
+
+
+def schema_leaves(schema: dict[str, Any], prefix: str = "") -> set[str]:
+    """Dotted paths of the schema's values that hold no further named values (objects whose keys it lists)."""
+    properties = schema.get("properties")
+    if not properties:
+        return {prefix} if prefix else set()
+    leaves: set[str] = set()
+    for name, child in properties.items():
+        leaves |= schema_leaves(child, f"{prefix}.{name}" if prefix else name)
+    return leaves
+
+
+@pytest.mark.parametrize(
+    "chart", [chart for chart in CHARTS if (chart / "values.schema.json").exists()], ids=lambda chart: chart.name
+)
+def test_the_schema_and_the_param_comments_name_the_same_values(chart: Path) -> None:
+    schema = json.loads((chart / "values.schema.json").read_text())
+    leaves = schema_leaves(schema)
+    params = documented(chart / "values.yaml")
+    assert params - leaves == set(), "documented but not in the schema"
+    assert leaves - params == set(), "in the schema but not documented"
+
+
+def test_a_schema_refusal_names_the_value_before_anything_is_rendered() -> None:
+    result = subprocess.run(
+        [tool("helm", "helm"), "template", "t", "helm/medledger", "-f", "helm/medledger/ci/paper-values.yaml",
+         "--set", "global.consensus=solo"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "'/global/consensus': value must be one of 'kafka', 'etcdraft'" in result.stderr

@@ -1,0 +1,60 @@
+"""medledger-helm-values: the umbrella chart's values come from the inventory and from nowhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medledger_tools import helm_values, topology
+from medledger_tools.paths import REPO_ROOT
+
+INVENTORIES = REPO_ROOT / "inventories"
+
+
+def test_the_papers_topology_becomes_the_umbrellas_values(paper: topology.Topology) -> None:
+    values = helm_values.render(paper)
+    assert values["global"]["consensus"] == "kafka"
+    assert [org["mspId"] for org in values["global"]["organisations"]] == [
+        "OrgPatientMSP", "OrgGovernmentMSP", "OrgThirdPartyMSP", "OrgOrdererMSP",
+    ]  # fmt: skip
+    channels = {channel["name"]: channel["organisations"] for channel in values["global"]["channels"]}
+    assert channels["patientchannel"] == ["OrgPatient", "OrgGovernment"]
+    assert (values["zookeeper"]["replicaCount"], values["kafka"]["replicaCount"]) == (3, 4)
+    assert values["orderer"]["orderers"] == ["orderer0", "orderer1", "orderer2"]
+    assert values["orderer"]["batch"] == {
+        "timeout": "2s", "maxMessageCount": 100, "preferredMaxBytes": 524288, "absoluteMaxBytes": 10485760,
+    }  # fmt: skip
+    peers = {peer["name"]: peer for peer in values["peer"]["peers"]}
+    assert len(peers) == 7 and peers["peergovernment"]["organisation"] == "OrgGovernment"
+    assert {server["name"]: server["organisations"] for server in values["fabric-ca"]["servers"]} == {
+        "ca0": ["OrgPatient", "OrgOrderer"], "ca1": ["OrgGovernment", "OrgThirdParty"],
+    }  # fmt: skip
+
+
+def test_the_raft_overlay_turns_kafka_and_zookeeper_off() -> None:
+    values = helm_values.render(topology.load(str(INVENTORIES / "paper"), str(INVENTORIES / "raft")))
+    assert values["global"]["consensus"] == "etcdraft"
+    assert values["kafka"]["enabled"] is False and values["zookeeper"]["enabled"] is False
+
+
+def test_a_broken_inventory_renders_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken"
+    (broken / "group_vars").mkdir(parents=True)
+    (broken / "hosts.yml").write_text((INVENTORIES / "paper" / "hosts.yml").read_text())
+    settings = yaml.safe_load((INVENTORIES / "paper" / "group_vars" / "all.yml").read_text())
+    settings["medledger_channels"][0]["organisations"].append("OrgNobody")
+    (broken / "group_vars" / "all.yml").write_text(yaml.safe_dump(settings))
+    (broken / "host_vars").symlink_to(INVENTORIES / "paper" / "host_vars")
+    output = tmp_path / "values.yaml"
+    assert helm_values.main([str(broken), "-o", str(output)]) == 1
+    assert "OrgNobody" in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_the_written_file_says_where_it_comes_from(tmp_path: Path) -> None:
+    output = tmp_path / "values.yaml"
+    assert helm_values.main([str(INVENTORIES / "paper"), "-o", str(output)]) == 0
+    assert output.read_text().startswith("# Rendered by medledger-helm-values from ")
+    assert yaml.safe_load(output.read_text())["peer"]["peers"][0]["name"] == "peerxinqiao"
