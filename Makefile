@@ -61,6 +61,12 @@ k8s-status: venv ## Each daemon's state, the node and its pods
 k8s-test: venv ## The cluster's tests (make k8s-up first)
 	$(RUN) pytest -m k8s --durations=10 tests/k8s
 
+# make test's cluster stage: a fresh cluster, its tests, and the cluster removed whatever they found.
+.PHONY: k8s-check
+k8s-check: k8s-artifacts
+	$(RUN) medledger-k8s up && $(RUN) pytest -m k8s --durations=10 tests/k8s; status=$$?; \
+		$(RUN) medledger-k8s down; exit $$status
+
 .PHONY: lint
 lint: venv ## ruff, mypy, yamllint, ansible-lint (production profile)
 	$(RUN) ruff check tools services plugins tests roles bench
@@ -159,10 +165,11 @@ STAGE := $(RUN) medledger-stages run
 SUBMAKE := $(MAKE) --no-print-directory
 
 .PHONY: test
-test: venv ## Everything: lint, unit tests, one lab deployment, testinfra (Kafka, then migrated to Raft); stage times
+test: venv ## Everything: lint, unit tests, the Kubernetes cluster, one lab deployment, testinfra (Kafka, then Raft); stage times
 	$(RUN) medledger-stages reset
 	$(STAGE) lint -- $(SUBMAKE) lint
 	$(STAGE) unit -- $(SUBMAKE) unit
+	$(STAGE) k8s -- $(SUBMAKE) k8s-check
 	$(STAGE) up -- $(SUBMAKE) up ANSIBLE_INVENTORY=$(TEST_INVENTORY),$(EARLIER_FABRIC)
 	$(STAGE) infra -- $(SUBMAKE) infra ANSIBLE_INVENTORY=$(TEST_INVENTORY)
 	$(STAGE) infra-migrate -- $(SUBMAKE) infra-migrate ANSIBLE_INVENTORY=$(TEST_INVENTORY)
