@@ -12,6 +12,7 @@ import os
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,18 +83,24 @@ def enrol(
     *,
     tls_profile: bool = False,
     key: ec.EllipticCurvePrivateKey | None = None,
+    hosts: Sequence[str] = (),
 ) -> Enrolled:
     """Enrol enrolment_id at ca_name (server ca_address, whose TLS certificate chains to tls_root_pem) with
-    `key`, or a P-256 key made here; tls_profile asks a TLS CA for a TLS client certificate."""
+    `key`, or a P-256 key made here; tls_profile asks a TLS CA for a TLS certificate, naming `hosts`."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     request = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, enrolment_id)]))
         .sign(key, hashes.SHA256())
     )
-    body = {"certificate_request": request.public_bytes(serialization.Encoding.PEM).decode(), "caname": ca_name}
+    body: dict[str, object] = {
+        "certificate_request": request.public_bytes(serialization.Encoding.PEM).decode(),
+        "caname": ca_name,
+    }
     if tls_profile:
         body["profile"] = "tls"
+    if hosts:
+        body["hosts"] = list(hosts)
     credentials = base64.b64encode(f"{enrolment_id}:{secret}".encode()).decode()
     encoded = json.dumps(body).encode()
     what = f"{enrolment_id} ({ca_name})"

@@ -1,0 +1,168 @@
+"""medledger-k8s-enrol: a pod's TLS identity, enrolled where it is used and kept in a Secret.
+
+It runs as the pod's init container. The first time, it makes a P-256 key inside the pod, enrols it with its
+organisation's TLS CA (the identity registered for this pod; its secret comes from a registration Secret),
+writes the key, the certificate, the TLS root and a PEM keystore (the key, then the certificate: what Java's
+PEM key stores read) into the pod's memory-backed folder, and stores them in the Secret `<pod>-tls` through
+the Kubernetes API, with the pod's own service account. A restart reads that Secret back instead of enrolling
+again: the CA allows one enrolment per identity. No key is printed or logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from medledger_client.enrolment import Enrolled, EnrolmentError, enrol, write_private
+
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# What the TLS folder holds, and which of its files are private.
+FILES = {"tls.key": True, "tls.crt": False, "ca.crt": False, "keystore.pem": True}
+
+
+class SecretStore(Protocol):
+    def read(self, name: str) -> dict[str, bytes] | None: ...
+
+    def create(self, name: str, data: dict[str, bytes]) -> bool:
+        """False if the Secret exists already (another start of the same pod made it first)."""
+        ...
+
+
+class EnrolError(Exception):
+    """One line for the pod's log: what failed, never a key."""
+
+
+@dataclass(frozen=True)
+class InClusterSecrets:
+    """The Kubernetes API as the pod's service account, in the pod's namespace."""
+
+    server: str
+    namespace: str
+    token: str
+    context: ssl.SSLContext
+
+    @classmethod
+    def from_pod(cls, folder: Path = SERVICE_ACCOUNT) -> InClusterSecrets:
+        host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
+        context = ssl.create_default_context(cafile=str(folder / "ca.crt"))
+        return cls(f"https://{host}:{port}", (folder / "namespace").read_text().strip(),
+                   (folder / "token").read_text().strip(), context)  # fmt: skip
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(  # noqa: S310 (https: the API server)
+            f"{self.server}/api/v1/namespaces/{self.namespace}/secrets{path}",
+            data=body,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30, context=self.context) as answer:  # noqa: S310 (the API)
+                return int(answer.status), answer.read()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read()
+        except (urllib.error.URLError, OSError) as error:
+            raise EnrolError(f"the Kubernetes API at {self.server}: {error}") from None
+
+    def read(self, name: str) -> dict[str, bytes] | None:
+        status, body = self._request("GET", f"/{name}")
+        if status == 404:
+            return None
+        if status != 200:
+            raise EnrolError(f"reading Secret {name}: HTTP {status}")
+        return {key: base64.b64decode(value) for key, value in json.loads(body).get("data", {}).items()}
+
+    def create(self, name: str, data: dict[str, bytes]) -> bool:
+        secret = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "medledger-k8s-enrol"}},
+            "type": "Opaque",
+            "immutable": True,
+            "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
+        }
+        status, _ = self._request("POST", "", json.dumps(secret).encode())
+        if status == 409:
+            return False
+        if status != 201:
+            raise EnrolError(f"creating Secret {name}: HTTP {status}")
+        return True
+
+
+def tls_files(enrolled: Enrolled, tls_root: bytes) -> dict[str, bytes]:
+    key = enrolled.key_pem()
+    return {"tls.key": key, "tls.crt": enrolled.certificate_pem, "ca.crt": tls_root,
+            "keystore.pem": key + enrolled.certificate_pem}  # fmt: skip
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    missing = sorted(set(FILES) - set(files))
+    if missing:
+        raise EnrolError(f"the stored identity lacks {', '.join(missing)}: delete the Secret to enrol again")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, private in FILES.items():
+        if private:
+            write_private(folder / name, files[name])
+        else:
+            (folder / name).write_bytes(files[name])
+
+
+def ensure_identity(
+    store: SecretStore, secret_name: str, folder: Path, tls_root: bytes, enrol_here: Callable[[], Enrolled]
+) -> str:
+    """The pod's TLS folder from its Secret, or from a new enrolment stored as that Secret; says which."""
+    stored = store.read(secret_name)
+    if stored is None:
+        files = tls_files(enrol_here(), tls_root)
+        if store.create(secret_name, files):
+            write_folder(folder, files)
+            return "enrolled"
+        # Another start of this pod stored its identity first: use that one, drop ours.
+        stored = store.read(secret_name)
+        if stored is None:
+            raise EnrolError(f"Secret {secret_name} exists and cannot be read")
+    write_folder(folder, stored)
+    return "restored"
+
+
+def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medledger-k8s-enrol", description=__doc__.splitlines()[0])
+    parser.add_argument("--ca-address", required=True, help="host:port of the organisation's Fabric CA server")
+    parser.add_argument("--ca-name", required=True, help="the TLS CA's name on that server")
+    parser.add_argument("--tls-root", type=Path, required=True, help="the offline TLS root's certificate")
+    parser.add_argument("--enrolment-id", required=True)
+    parser.add_argument("--secret-file", type=Path, required=True, help="the registration secret (mounted)")
+    parser.add_argument("--host", action="append", default=[], help="a DNS name the certificate names (repeat)")
+    parser.add_argument("--out", type=Path, required=True, help="the pod's TLS folder")
+    parser.add_argument("--secret-name", required=True, help="the Secret that keeps the identity")
+    args = parser.parse_args(argv)
+    try:
+        tls_root = args.tls_root.read_bytes()
+        secret = args.secret_file.read_text().strip()
+        outcome = ensure_identity(
+            store or InClusterSecrets.from_pod(),
+            args.secret_name,
+            args.out,
+            tls_root,
+            lambda: enrol(
+                args.ca_address, args.ca_name, args.enrolment_id, secret, tls_root, tls_profile=True, hosts=args.host
+            ),
+        )
+    except (EnrolError, EnrolmentError, OSError, KeyError) as error:
+        print(f"medledger-k8s-enrol: {args.enrolment_id}: {error}", file=sys.stderr)
+        return 1
+    print(f"medledger-k8s-enrol: {args.enrolment_id}: {outcome} ({args.secret_name})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
