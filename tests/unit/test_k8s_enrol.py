@@ -80,10 +80,15 @@ def test_a_stored_identity_missing_a_file_is_refused_and_nothing_written(tmp_pat
 
 def arguments(tmp_path: Path) -> list[str]:
     (tmp_path / "root.pem").write_bytes(TLS_ROOT)
-    (tmp_path / "secret").write_text("registration-secret\n")
     return ["--ca-address", "ca0:7054", "--ca-name", "tlsca", "--tls-root", str(tmp_path / "root.pem"),
-            "--enrolment-id", "zookeeper-0", "--secret-file", str(tmp_path / "secret"), "--host", "zookeeper-0.zk",
-            "--out", str(tmp_path / "tls"), "--secret-name", "zookeeper-0-tls"]  # fmt: skip
+            "--enrolment-id", "zookeeper-0", "--registration-secret", "zookeeper-0-registration",
+            "--host", "zookeeper-0.zk", "--out", str(tmp_path / "tls"), "--secret-name", "zookeeper-0-tls"]  # fmt: skip
+
+
+def registered() -> Secrets:
+    secrets = Secrets()
+    secrets.secrets["zookeeper-0-registration"] = {"secret": b"registration-secret\n"}
+    return secrets
 
 
 def test_the_command_enrols_with_the_registration_secret_and_the_pods_names(
@@ -96,7 +101,7 @@ def test_the_command_enrols_with_the_registration_secret_and_the_pods_names(
         return enrolled("one")
 
     monkeypatch.setattr(enrol, "enrol", fake_enrol)
-    secrets = Secrets()
+    secrets = registered()
     assert enrol.main(arguments(tmp_path), store=secrets) == 0
     assert sent == [{"address": "ca0:7054", "ca": "tlsca", "id": "zookeeper-0", "secret": "registration-secret",
                      "tls_profile": True, "hosts": ["zookeeper-0.zk"]}]  # fmt: skip
@@ -112,9 +117,9 @@ def test_a_refused_enrolment_stores_nothing_and_says_why(
         raise EnrolmentError("zookeeper-0 (tlsca) at ca0:7054: 401 Authentication failure")
 
     monkeypatch.setattr(enrol, "enrol", refused)
-    secrets = Secrets()
+    secrets = registered()
     assert enrol.main(arguments(tmp_path), store=secrets) == 1
-    assert secrets.secrets == {}
+    assert set(secrets.secrets) == {"zookeeper-0-registration"}
     assert not (tmp_path / "tls").exists()
     assert "401 Authentication failure" in capsys.readouterr().err
 
@@ -130,3 +135,21 @@ def test_a_tls_enrolment_asks_for_the_names_the_pod_answers_to(monkeypatch: pyte
     with pytest.raises(EnrolmentError):
         enrolment.enrol("ca0:7054", "tlsca", "kafka-0", "secret", TLS_ROOT, tls_profile=True, hosts=["kafka-0.k"])
     assert b'"hosts": ["kafka-0.k"]' in bodies[0] and b'"profile": "tls"' in bodies[0]
+
+
+def test_without_its_registration_the_pod_waits_then_says_which_secret_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert enrol.main([*arguments(tmp_path), "--wait", "0"], store=Secrets()) == 1
+    assert "no Secret zookeeper-0-registration after 0 s: has the registration Job run?" in capsys.readouterr().err
+
+
+def test_a_registration_that_appears_while_waiting_is_used() -> None:
+    class Late(Secrets):
+        reads = 0
+
+        def read(self, name: str) -> dict[str, bytes] | None:
+            self.reads += 1
+            return {"secret": b"late"} if self.reads > 2 else None
+
+    assert enrol.registration_secret(Late(), "peer-0-registration", timeout=5, pause=0) == "late"

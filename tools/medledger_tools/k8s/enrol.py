@@ -1,7 +1,8 @@
 """medledger-k8s-enrol: a pod's TLS identity, enrolled where it is used and kept in a Secret.
 
 It runs as the pod's init container. The first time, it makes a P-256 key inside the pod, enrols it with its
-organisation's TLS CA (the identity registered for this pod; its secret comes from a registration Secret),
+organisation's TLS CA (the identity registered for this pod; its secret is the Secret `<pod>-registration`,
+which the registration Job writes: the pod waits for it),
 writes the key, the certificate, the TLS root and a PEM keystore (the key, then the certificate: what Java's
 PEM key stores read) into the pod's memory-backed folder, and stores them in the Secret `<pod>-tls` through
 the Kubernetes API, with the pod's own service account. A restart reads that Secret back instead of enrolling
@@ -16,6 +17,7 @@ import json
 import os
 import ssl
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -134,22 +136,38 @@ def ensure_identity(
     return "restored"
 
 
+def registration_secret(store: SecretStore, name: str, timeout: float, pause: float = 2.0) -> str:
+    """The enrolment secret the registration Job stored, waiting for the Job to get there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stored = store.read(name)
+        if stored is not None:
+            if "secret" not in stored:
+                raise EnrolError(f"Secret {name} holds no `secret`")
+            return stored["secret"].decode().strip()
+        if time.monotonic() >= deadline:
+            raise EnrolError(f"no Secret {name} after {timeout:.0f} s: has the registration Job run?")
+        time.sleep(pause)
+
+
 def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medledger-k8s-enrol", description=__doc__.splitlines()[0])
     parser.add_argument("--ca-address", required=True, help="host:port of the organisation's Fabric CA server")
     parser.add_argument("--ca-name", required=True, help="the TLS CA's name on that server")
     parser.add_argument("--tls-root", type=Path, required=True, help="the offline TLS root's certificate")
     parser.add_argument("--enrolment-id", required=True)
-    parser.add_argument("--secret-file", type=Path, required=True, help="the registration secret (mounted)")
+    parser.add_argument("--registration-secret", required=True, help="the Secret holding the enrolment secret")
+    parser.add_argument("--wait", type=float, default=600.0, help="seconds to wait for that Secret")
     parser.add_argument("--host", action="append", default=[], help="a DNS name the certificate names (repeat)")
     parser.add_argument("--out", type=Path, required=True, help="the pod's TLS folder")
     parser.add_argument("--secret-name", required=True, help="the Secret that keeps the identity")
     args = parser.parse_args(argv)
     try:
         tls_root = args.tls_root.read_bytes()
-        secret = args.secret_file.read_text().strip()
+        store = store or InClusterSecrets.from_pod()
+        secret = registration_secret(store, args.registration_secret, args.wait)
         outcome = ensure_identity(
-            store or InClusterSecrets.from_pod(),
+            store,
             args.secret_name,
             args.out,
             tls_root,
