@@ -104,8 +104,10 @@ def test_a_servers_tls_certificate_names_its_service_and_is_no_ca(expected: dict
         (request("tlsca-ca0", "system:serviceaccount:medledger:default", "medledger.org/tls-root"), "not system:"),
         (request("tlsca-ca0", CA0, "medledger.org/enrolment-root"), "signed by medledger.org/tls-root"),
         (request("ca-orgnobody", CA0, "medledger.org/enrolment-root"), "no CA server of the topology"),
-        (request("ca-orgpatient", CA0, "medledger.org/enrolment-root", rsa.generate_private_key(65537, 2048)),
-         "the key must be ECDSA P-256"),
+        (
+            request("ca-orgpatient", CA0, "medledger.org/enrolment-root", rsa.generate_private_key(65537, 2048)),
+            "the key must be ECDSA P-256",
+        ),
     ],
     ids=["other-server", "other-pod", "wrong-root", "unknown-name", "rsa-key"],
 )
