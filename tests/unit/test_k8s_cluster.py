@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from medledger_tools.k8s import components, images
+from medledger_tools.k8s import component_images, components, images
 from medledger_tools.k8s.layout import Layout
 from medledger_tools.k8s.pki import ensure_pki
 
@@ -129,3 +129,23 @@ def test_an_image_archive_is_an_oci_layout_named_for_containerd(tmp_path: Path) 
         members = {member.name: member for member in files.getmembers()}
     assert list(members) == ["usr", "usr/bin", "usr/bin/server"]
     assert members["usr/bin/server"].mode == 0o755 and members["usr/bin/server"].uid == 0
+
+
+def test_every_component_image_runs_unprivileged_from_its_pinned_artifact() -> None:
+    for component in component_images.COMPONENTS:
+        text = component_images.dockerfile(component, "medledger-lab-base:bookworm")
+        assert text.startswith("FROM medledger-lab-base:bookworm\n")
+        assert f"COPY artifact /opt/medledger/{component.artifact}\n" in text
+        assert text.rstrip().splitlines()[-2:] == ["USER 1000", "WORKDIR /var/lib/medledger"]
+    services = component_images.dockerfile(component_images.COMPONENTS[-1], "base")
+    assert "pip install --no-index --require-hashes" in services
+    assert "ENV PATH=/opt/medledger/venv/bin:" in services
+    assert "ENV PATH=/opt/medledger/kafka/bin:" in component_images.dockerfile(component_images.COMPONENTS[1], "base")
+
+
+def test_an_image_is_rebuilt_when_its_artifact_or_its_recipe_changes() -> None:
+    recipe = component_images.dockerfile(component_images.COMPONENTS[0], "base")
+    digest = component_images.inputs_digest(recipe, "a" * 64)
+    assert digest == component_images.inputs_digest(recipe, "a" * 64)
+    assert digest != component_images.inputs_digest(recipe, "b" * 64)
+    assert digest != component_images.inputs_digest(recipe + "RUN true\n", "a" * 64)

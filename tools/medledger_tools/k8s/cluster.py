@@ -25,10 +25,18 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from medledger_tools.k8s import components, images
+from medledger_tools.k8s import component_images, components, images
 from medledger_tools.k8s.layout import KUBERNETES_VERSION, Layout
 from medledger_tools.k8s.pki import ensure_pki
-from medledger_tools.lab import LabError, check_host_addresses, ensure_packages
+from medledger_tools.lab import (
+    BASE_IMAGE,
+    LabError,
+    check_host_addresses,
+    ensure_base_image,
+    ensure_engine,
+    ensure_packages,
+    lab_dir,
+)
 
 START_TIMEOUT = 120.0
 NODE_TIMEOUT = 180.0
@@ -107,6 +115,39 @@ def import_images(layout: Layout, specs: Sequence[images.ImageSpec]) -> None:
             images.write_image_archive(spec, archive)
             progress(f"importing {spec.reference}")
             run([*ctr, "images", "import", "--platform", "linux/amd64", str(archive)])
+
+
+IMAGE_ID_LABEL = "org.medledger.image-id"
+
+
+def import_component_images(layout: Layout, built: Sequence[tuple[str, str]]) -> None:
+    """Hand each built image to the cluster's containerd, unless it holds that very build already."""
+    ctr = ["ctr", "--address", str(layout.containerd_socket), "--namespace", "k8s.io"]
+    for ref, image_id in built:
+        listed = run([*ctr, "images", "list", f"name=={ref}"]).splitlines()[1:]
+        if listed and f"{IMAGE_ID_LABEL}={image_id}" in listed[0]:
+            continue
+        progress(f"importing {ref}")
+        save = subprocess.Popen(["docker", "save", ref], stdout=subprocess.PIPE)
+        imported = subprocess.run([*ctr, "images", "import", "--platform", "linux/amd64", "-"], stdin=save.stdout,
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+        if save.wait() != 0 or imported.returncode != 0:
+            raise ClusterError(f"importing {ref}: {imported.stderr.strip() or 'docker save failed'}")
+        run([*ctr, "images", "label", ref, f"{IMAGE_ID_LABEL}={image_id}"])
+
+
+def cmd_images(layout: Layout, artifacts: Path, names: Sequence[str]) -> int:
+    """Build the components' images (Docker, the lab's base image) and import them into the running cluster."""
+    if not layout.containerd_socket.exists():
+        raise ClusterError("the cluster is not up (make k8s-up)")
+    client = ensure_engine(lab_dir())
+    ensure_base_image(client)
+    unknown = sorted(set(names) - {component.name for component in component_images.COMPONENTS})
+    if unknown:
+        raise ClusterError(f"no image named {', '.join(unknown)}")
+    progress("building the components' images (minutes the first time)")
+    import_component_images(layout, component_images.build_all(artifacts, BASE_IMAGE, names))
+    return 0
 
 
 # --- daemons ------------------------------------------------------------------------------------
@@ -407,7 +448,8 @@ def cmd_status(layout: Layout, artifacts: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medledger-k8s", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up", "down", "status", "kubeconfig"])
+    parser.add_argument("command", choices=["up", "down", "status", "images", "kubeconfig"])
+    parser.add_argument("names", nargs="*", help="images: only these components (default: every one)")
     parser.add_argument("--artifacts", type=Path, default=Path(os.environ.get("ARTIFACTS_DIR", "artifacts")))
     args = parser.parse_args(argv)
     layout = Layout()
@@ -416,8 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     commands = {"up": cmd_up, "down": cmd_down, "status": cmd_status}
     try:
+        if args.command == "images":
+            return cmd_images(layout, args.artifacts, args.names)
         return commands[args.command](layout, args.artifacts)
-    except (ClusterError, LabError) as error:
+    except (ClusterError, LabError, RuntimeError) as error:
         print(f"k8s: error: {error}", file=sys.stderr)
         return 1
 
