@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from medledger_client import enrolment
 from medledger_client.enrolment import Enrolled, EnrolmentError
 from medledger_tools.k8s import enrol
+from medledger_tools.k8s.incluster import ApiError
 
 TLS_ROOT = b"-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n"
 
@@ -73,7 +74,7 @@ def test_two_starts_racing_both_use_the_identity_stored_first(tmp_path: Path) ->
 def test_a_stored_identity_missing_a_file_is_refused_and_nothing_written(tmp_path: Path) -> None:
     secrets = Secrets()
     secrets.secrets["peer-0-tls"] = {"tls.crt": b"certificate", "ca.crt": TLS_ROOT}
-    with pytest.raises(enrol.EnrolError, match=r"lacks keystore\.pem, tls\.key: delete the Secret"):
+    with pytest.raises(ApiError, match=r"lacks keystore\.pem, tls\.key: delete the Secret"):
         enrol.ensure_identity(secrets, "peer-0-tls", tmp_path / "tls", TLS_ROOT, never)
     assert not (tmp_path / "tls").exists()
 

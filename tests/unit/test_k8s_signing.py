@@ -141,8 +141,9 @@ def test_pending_requests_are_approved_and_signed_or_denied_through_the_api(
     assert report[0].startswith("signed tlsca-ca0-request") and report[1].startswith("denied ca-orgpatient-request")
     assert ("certificate", "approve", "tlsca-ca0-request") in calls
     status = next(call for call in calls if "--subresource=status" in call)
-    certificate = json.loads(status[-1].removeprefix("--patch="))["status"]["certificate"]
-    x509.load_pem_x509_certificate(base64.b64decode(certificate)).verify_directly_issued_by(ROOTS["tls"][1])
+    chain = base64.b64decode(json.loads(status[-1].removeprefix("--patch="))["status"]["certificate"])
+    x509.load_pem_x509_certificate(chain).verify_directly_issued_by(ROOTS["tls"][1])
+    assert chain.endswith(ROOTS["tls"][1].public_bytes(serialization.Encoding.PEM)), "the chain ends at the root"
     denial = next(call for call in calls if "--subresource=approval" in call)
     assert denial[2] == "ca-orgpatient-request" and '"Denied"' in denial[-1]
     assert not any(call[:2] == ("certificate", "approve") and call[2] == "ca-orgpatient-request" for call in calls)

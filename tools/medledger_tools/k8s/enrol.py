@@ -12,92 +12,16 @@ again: the CA allows one enrolment per identity. No key is printed or logged.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import os
-import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from medledger_client.enrolment import Enrolled, EnrolmentError, enrol, write_private
+from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore
 
-SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 # What the TLS folder holds, and which of its files are private.
 FILES = {"tls.key": True, "tls.crt": False, "ca.crt": False, "keystore.pem": True}
-
-
-class SecretStore(Protocol):
-    def read(self, name: str) -> dict[str, bytes] | None: ...
-
-    def create(self, name: str, data: dict[str, bytes]) -> bool:
-        """False if the Secret exists already (another start of the same pod made it first)."""
-        ...
-
-
-class EnrolError(Exception):
-    """One line for the pod's log: what failed, never a key."""
-
-
-@dataclass(frozen=True)
-class InClusterSecrets:
-    """The Kubernetes API as the pod's service account, in the pod's namespace."""
-
-    server: str
-    namespace: str
-    token: str
-    context: ssl.SSLContext
-
-    @classmethod
-    def from_pod(cls, folder: Path = SERVICE_ACCOUNT) -> InClusterSecrets:
-        host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
-        context = ssl.create_default_context(cafile=str(folder / "ca.crt"))
-        return cls(f"https://{host}:{port}", (folder / "namespace").read_text().strip(),
-                   (folder / "token").read_text().strip(), context)  # fmt: skip
-
-    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        request = urllib.request.Request(  # noqa: S310 (https: the API server)
-            f"{self.server}/api/v1/namespaces/{self.namespace}/secrets{path}",
-            data=body,
-            method=method,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30, context=self.context) as answer:  # noqa: S310 (the API)
-                return int(answer.status), answer.read()
-        except urllib.error.HTTPError as error:
-            return int(error.code), error.read()
-        except (urllib.error.URLError, OSError) as error:
-            raise EnrolError(f"the Kubernetes API at {self.server}: {error}") from None
-
-    def read(self, name: str) -> dict[str, bytes] | None:
-        status, body = self._request("GET", f"/{name}")
-        if status == 404:
-            return None
-        if status != 200:
-            raise EnrolError(f"reading Secret {name}: HTTP {status}")
-        return {key: base64.b64decode(value) for key, value in json.loads(body).get("data", {}).items()}
-
-    def create(self, name: str, data: dict[str, bytes]) -> bool:
-        secret = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "medledger-k8s-enrol"}},
-            "type": "Opaque",
-            "immutable": True,
-            "data": {key: base64.b64encode(value).decode() for key, value in data.items()},
-        }
-        status, _ = self._request("POST", "", json.dumps(secret).encode())
-        if status == 409:
-            return False
-        if status != 201:
-            raise EnrolError(f"creating Secret {name}: HTTP {status}")
-        return True
 
 
 def tls_files(enrolled: Enrolled, tls_root: bytes) -> dict[str, bytes]:
@@ -109,7 +33,7 @@ def tls_files(enrolled: Enrolled, tls_root: bytes) -> dict[str, bytes]:
 def write_folder(folder: Path, files: dict[str, bytes]) -> None:
     missing = sorted(set(FILES) - set(files))
     if missing:
-        raise EnrolError(f"the stored identity lacks {', '.join(missing)}: delete the Secret to enrol again")
+        raise ApiError(f"the stored identity lacks {', '.join(missing)}: delete the Secret to enrol again")
     folder.mkdir(parents=True, exist_ok=True)
     for name, private in FILES.items():
         if private:
@@ -131,7 +55,7 @@ def ensure_identity(
         # Another start of this pod stored its identity first: use that one, drop ours.
         stored = store.read(secret_name)
         if stored is None:
-            raise EnrolError(f"Secret {secret_name} exists and cannot be read")
+            raise ApiError(f"Secret {secret_name} exists and cannot be read")
     write_folder(folder, stored)
     return "restored"
 
@@ -143,10 +67,10 @@ def registration_secret(store: SecretStore, name: str, timeout: float, pause: fl
         stored = store.read(name)
         if stored is not None:
             if "secret" not in stored:
-                raise EnrolError(f"Secret {name} holds no `secret`")
+                raise ApiError(f"Secret {name} holds no `secret`")
             return stored["secret"].decode().strip()
         if time.monotonic() >= deadline:
-            raise EnrolError(f"no Secret {name} after {timeout:.0f} s: has the registration Job run?")
+            raise ApiError(f"no Secret {name} after {timeout:.0f} s: has the registration Job run?")
         time.sleep(pause)
 
 
@@ -164,7 +88,7 @@ def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) ->
     args = parser.parse_args(argv)
     try:
         tls_root = args.tls_root.read_bytes()
-        store = store or InClusterSecrets.from_pod()
+        store = store or InCluster.from_pod()
         secret = registration_secret(store, args.registration_secret, args.wait)
         outcome = ensure_identity(
             store,
@@ -175,7 +99,7 @@ def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) ->
                 args.ca_address, args.ca_name, args.enrolment_id, secret, tls_root, tls_profile=True, hosts=args.host
             ),
         )
-    except (EnrolError, EnrolmentError, OSError, KeyError) as error:
+    except (ApiError, EnrolmentError, OSError, KeyError) as error:
         print(f"medledger-k8s-enrol: {args.enrolment_id}: {error}", file=sys.stderr)
         return 1
     print(f"medledger-k8s-enrol: {args.enrolment_id}: {outcome} ({args.secret_name})")

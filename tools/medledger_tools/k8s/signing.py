@@ -167,7 +167,8 @@ def answer_pending(
     expected: Mapping[str, Expected],
     roots: Mapping[str, tuple[ec.EllipticCurvePrivateKey, x509.Certificate]],
 ) -> list[str]:
-    """Approve and sign, or deny, every pending request for our signers; one line each."""
+    """Approve and sign, or deny, every pending request for our signers; one line each. The answer is the
+    certificate followed by the root's: the chain a Fabric CA serves."""
     report = []
     for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
         decision = decide(request, expected)
@@ -183,8 +184,9 @@ def answer_pending(
             continue
         root_key, root = roots[decision.expected.root]
         certificate = issue(base64.b64decode(request["spec"]["request"]), decision.expected, root_key, root)
+        chain = certificate + root.public_bytes(serialization.Encoding.PEM)
         kubectl("certificate", "approve", name)
-        patch = {"status": {"certificate": base64.b64encode(certificate).decode()}}
+        patch = {"status": {"certificate": base64.b64encode(chain).decode()}}
         kubectl("patch", "certificatesigningrequest", name, "--subresource=status", "--type=merge",
                 f"--patch={json.dumps(patch)}")  # fmt: skip
         report.append(f"signed {name}: {decision.reason}")
