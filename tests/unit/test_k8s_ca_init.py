@@ -43,6 +43,7 @@ def arguments(tmp_path: Path) -> list[str]:
     (templates / "fabric-ca-server-config.yaml").write_text(
         "registry:\n  identities:\n    - pass: ${REGISTRAR_SECRET}\n"
     )
+    (templates / "ca-orgpatient.yaml").write_text("ca:\n  name: ca-orgpatient\n")
     (tmp_path / "registrar").write_text("registrar-secret\n")
     return ["--authority", "tlsca-ca0:tls:tlsca", "--authority", "ca-orgpatient:enrolment:orgs/orgpatient",
             "--server-tls", "paper-fabric-ca-ca0:tls:tls", "--prefix", "medledger-paper-ca0",
@@ -66,6 +67,7 @@ def test_each_ca_is_signed_by_its_own_root_and_the_files_are_laid_out(tmp_path: 
     assert stat.S_IMODE((folder / "key.pem").stat().st_mode) == 0o600
     config = tmp_path / "fabric-ca-server-config.yaml"
     assert "pass: registrar-secret" in config.read_text() and stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert (tmp_path / "ca-orgpatient" / "fabric-ca-config.yaml").read_text() == "ca:\n  name: ca-orgpatient\n"
 
 
 def test_a_restart_reuses_the_stored_keys_and_asks_nothing(tmp_path: Path) -> None:

@@ -147,3 +147,13 @@ def test_pending_requests_are_approved_and_signed_or_denied_through_the_api(
     denial = next(call for call in calls if "--subresource=approval" in call)
     assert denial[2] == "ca-orgpatient-request" and '"Denied"' in denial[-1]
     assert not any(call[:2] == ("certificate", "approve") and call[2] == "ca-orgpatient-request" for call in calls)
+
+
+def test_only_expected_names_with_a_certificate_count_as_issued(expected: dict[str, signing.Expected]) -> None:
+    signed = request("tlsca-ca0", CA0, "medledger.org/tls-root")
+    signed["status"] = {"certificate": base64.b64encode(b"chain").decode()}
+    pending = request("tlsca-ca1", CA1, "medledger.org/tls-root")
+    stranger = request("ca-orgnobody", CA0, "medledger.org/enrolment-root")
+    stranger["status"] = {"certificate": base64.b64encode(b"chain").decode()}
+    listing = json.dumps({"items": [signed, pending, stranger]})
+    assert signing.issued(lambda *_arguments: listing, expected) == {"tlsca-ca0"}

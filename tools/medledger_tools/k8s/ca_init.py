@@ -118,11 +118,22 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
         (folder / name).write_bytes(files[name])
 
 
+SERVER_CONFIG = "fabric-ca-server-config.yaml"
+
+
 def write_configuration(templates: Path, target: Path, registrar_secret: str) -> None:
-    """Each template of the chart's ConfigMap with the registrar's secret in place; 0600 (it holds it)."""
+    """Each template of the chart's ConfigMap with the registrar's secret in place, 0600 (it holds it): the
+    server's file in `target`, each other CA's `<name>.yaml` as `<name>/fabric-ca-config.yaml`. Fabric CA makes a
+    CA file's folder that CA's home, where it writes keys of its own: one folder each, in the pod's memory."""
     for template in sorted(templates.glob("*.yaml")):
         text = string.Template(template.read_text()).substitute(REGISTRAR_SECRET=registrar_secret)
-        write_private(target / template.name, text.encode())
+        path = (
+            target / SERVER_CONFIG
+            if template.name == SERVER_CONFIG
+            else target / template.stem / "fabric-ca-config.yaml"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(path, text.encode())
 
 
 def main(argv: Sequence[str] | None = None, store: SecretStore | None = None,

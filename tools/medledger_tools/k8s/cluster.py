@@ -25,6 +25,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from medledger_tools.k8s import component_images, components, images
 from medledger_tools.k8s.layout import KUBERNETES_VERSION, Layout
 from medledger_tools.k8s.pki import ensure_pki
@@ -43,6 +45,9 @@ NODE_TIMEOUT = 180.0
 STOP_TIMEOUT = 15.0
 ADDONS = Path(__file__).with_name("addons.yaml")
 FORWARD_CHAIN = "MEDLEDGER-K8S-FORWARD"
+# The medledger-local storage class's volumes: enough for the paper's topology on one node.
+LOCAL_VOLUMES = 32
+LOCAL_VOLUME_SIZE = "5Gi"
 # Debian packages the node needs beyond containerd and runc (Docker's dependencies already).
 PACKAGES = {"containerd": "containerd", "runc": "runc", "conntrack": "conntrack", "iptables": "iptables",
             "/usr/lib/cni/bridge": "containernetworking-plugins", "/bin/busybox": "busybox-static"}  # fmt: skip
@@ -329,10 +334,36 @@ def kubectl(layout: Layout, binaries: dict[str, str], *arguments: str, check: bo
     return run([binaries["kubectl"], f"--kubeconfig={layout.admin_kubeconfig}", *arguments], check=check)
 
 
+def local_volumes(layout: Layout) -> list[dict[str, object]]:
+    """The storage class's volumes: folders under the cluster's state, owned by the images' user (1000), each a
+    `local` volume (unlike hostPath, the kubelet applies a pod's fsGroup to it)."""
+    documents: list[dict[str, object]] = []
+    for index in range(LOCAL_VOLUMES):
+        folder = layout.state / "volumes" / f"pv-{index:02d}"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chown(folder, component_images.USER_ID, component_images.USER_ID)
+        documents.append({
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"medledger-local-{index:02d}"},
+            "spec": {
+                "capacity": {"storage": LOCAL_VOLUME_SIZE},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "storageClassName": "medledger-local",
+                "local": {"path": str(folder)},
+                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                    {"key": "kubernetes.io/hostname", "operator": "In", "values": [layout.node_name]}]}]}},
+            },
+        })  # fmt: skip
+    return documents
+
+
 def apply_addons(layout: Layout, binaries: dict[str, str], coredns_image: str) -> None:
     text = string.Template(ADDONS.read_text()).substitute(
         cluster_dns=layout.cluster_dns, cluster_domain=layout.cluster_domain, coredns_image=coredns_image
     )
+    text += "".join(f"---\n{yaml.safe_dump(volume)}" for volume in local_volumes(layout))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as manifest:
         manifest.write(text)
         manifest.flush()

@@ -17,6 +17,7 @@ import datetime
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,6 +194,17 @@ def answer_pending(
     return report
 
 
+def issued(kubectl: Kubectl, expected: Mapping[str, Expected]) -> set[str]:
+    """The expected names that a request of our signers holds a certificate for."""
+    names: set[str] = set()
+    for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
+        spec, status = request["spec"], request.get("status") or {}
+        if str(spec.get("signerName", "")).startswith(f"{SIGNER_DOMAIN}/") and status.get("certificate"):
+            csr = x509.load_pem_x509_csr(base64.b64decode(spec["request"]))
+            names.update(str(name.value) for name in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
+    return names & set(expected)
+
+
 def kubectl_runner(binary: str, kubeconfig: str | None) -> Kubectl:
     def run(*arguments: str) -> str:
         command = [binary, *([f"--kubeconfig={kubeconfig}"] if kubeconfig else []), *arguments]
@@ -224,15 +236,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--release", required=True)
     parser.add_argument("--kubectl", default="kubectl")
     parser.add_argument("--kubeconfig")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="keep answering, up to this many seconds, until every expected certificate is issued",
+    )
     args = parser.parse_args(argv)
+    missing: list[str] = []
     try:
         expected = expected_requests(yaml.safe_load(args.values.read_text()), args.namespace, args.release)
         roots = {name: load_root(args.pki_dir, name) for name in sorted({item.root for item in expected.values()})}
-        report = answer_pending(kubectl_runner(args.kubectl, args.kubeconfig), expected, roots)
+        kubectl = kubectl_runner(args.kubectl, args.kubeconfig)
+        deadline = time.monotonic() + args.wait
+        while True:
+            for line in answer_pending(kubectl, expected, roots):
+                print(line, flush=True)
+            missing = sorted(set(expected) - issued(kubectl, expected)) if args.wait else []
+            if not missing or time.monotonic() >= deadline:
+                break
+            time.sleep(2)
     except (RuntimeError, OSError, KeyError) as error:
         print(f"medledger-k8s-sign: {error}", file=sys.stderr)
         return 1
-    print("\n".join(report) or "medledger-k8s-sign: no request is waiting")
+    if missing:
+        print(f"medledger-k8s-sign: not asked for within {args.wait:.0f} s: {', '.join(missing)}", file=sys.stderr)
+        return 1
     return 0
 
 
