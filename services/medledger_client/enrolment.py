@@ -119,12 +119,14 @@ def register(
     affiliation: str,
     attributes: dict[str, str],
     max_enrollments: int = 1,
+    identity_type: str = "client",
 ) -> None:
-    """Register a client identity at ca_name with the given secret, signed by `registrar` (an identity whose
-    hf.Registrar.* attributes at that CA allow it). Attributes go into the enrolment certificate."""
+    """Register an identity (a client unless identity_type says otherwise) at ca_name with the given secret,
+    signed by `registrar` (an identity whose hf.Registrar.* attributes at that CA allow it). Attributes go into
+    the enrolment certificate."""
     body = {
         "id": enrolment_id,
-        "type": "client",
+        "type": identity_type,
         "secret": secret,
         "affiliation": affiliation,
         "max_enrollments": max_enrollments,

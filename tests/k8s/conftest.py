@@ -6,23 +6,25 @@ machine's own bridge: `target` refuses anything else before a byte is sent.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import ssl
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from medledger_tools import helm_values, topology
 from medledger_tools.k8s.cluster import artifact_bin
 from medledger_tools.k8s.layout import Layout
 from medledger_tools.paths import REPO_ROOT
+from tests.k8s.umbrella import ARTIFACTS, CA_SERVERS, NAMESPACE, RELEASE, Kubectl, run, sign, target, wait_for_service
 
-Kubectl = Callable[..., str]
+__all__ = ["Kubectl", "target"]
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +33,6 @@ def layout() -> Layout:
     if not layout.admin_kubeconfig.exists():
         pytest.fail(f"no cluster: {layout.admin_kubeconfig} is missing (make k8s-up)")
     return layout
-
-
-def target(layout: Layout, address: str) -> str:
-    """The address, if it is the node's, loopback, or in the cluster's pod or service networks."""
-    parsed = ipaddress.ip_address(address)
-    if not (parsed == layout.node_address or parsed.is_loopback or parsed in layout.pod_cidr
-            or parsed in layout.service_cidr):  # fmt: skip
-        raise AssertionError(f"{address} is not one of the cluster's own addresses")
-    return address
 
 
 @pytest.fixture(scope="session")
@@ -88,3 +81,47 @@ def tls_context(layout: Layout, ca: str, client: str | None) -> ssl.SSLContext:
     if client is not None:
         context.load_cert_chain(layout.pki_file(f"{client}.crt"), layout.pki_file(f"{client}.key"))
     return context
+
+
+@pytest.fixture(scope="session")
+def values(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("values") / "paper-values.yaml"
+    path.write_text(yaml.safe_dump(helm_values.render(topology.load(str(REPO_ROOT / "inventories" / "paper")))))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Offline roots of the tests' own (roles/pki_root through playbooks/roots.yml), made afresh each run."""
+    folder = tmp_path_factory.mktemp("pki")
+    run("uv", "run", "--frozen", "ansible-playbook", "-i", "inventories/paper", "playbooks/roots.yml",
+        "-e", f"medledger_pki_dir={folder}")  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="session")
+def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
+    """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
+    ready, the registrations made and the ZooKeeper ensemble in a quorum; uninstalled afterwards."""
+    helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
+    kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
+    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper")
+    run(helm, "dependency", "build", "--skip-refresh", "helm/medledger")
+    run(helm, kubeconfig, "install", RELEASE, "helm/medledger", "--namespace", NAMESPACE, "--create-namespace",
+        "--values", str(values))  # fmt: skip
+    try:
+        sign(layout, values, pki, "--wait=300")
+        for server in CA_SERVERS:
+            kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-fabric-ca-{server}",
+                    "--timeout=300s")  # fmt: skip
+            wait_for_service(layout, kubectl, f"fabric-ca-{server}", 7054)
+        kubectl("--namespace", NAMESPACE, "wait", "--for=condition=complete", "job",
+                "--selector=app.kubernetes.io/component=ca0-register", "--timeout=300s")  # fmt: skip
+        kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-zookeeper", "--timeout=300s")
+        yield RELEASE
+    finally:
+        run(helm, kubeconfig, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
+        kubectl("delete", "namespace", NAMESPACE, "--wait=true")
+        for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
+            if request["metadata"]["name"].startswith(f"{NAMESPACE}-{RELEASE}-"):
+                kubectl("delete", "certificatesigningrequest", request["metadata"]["name"])

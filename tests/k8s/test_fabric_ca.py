@@ -7,47 +7,21 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import ssl
-import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from medledger_tools import helm_values, topology
-from medledger_tools.k8s.cluster import artifact_bin
 from medledger_tools.k8s.layout import Layout
-from medledger_tools.paths import REPO_ROOT
-from tests.k8s.conftest import Kubectl, target
+from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, sign, target
 
 pytestmark = pytest.mark.k8s
-
-NAMESPACE, RELEASE = "medledger", "paper"
-ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", REPO_ROOT / "artifacts"))
-SERVERS = ("ca0", "ca1")
-
-
-def run(*command: str, timeout: float = 900) -> str:
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False)
-    assert result.returncode == 0, f"{' '.join(command[:3])}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
-def sign(layout: Layout, values: Path, pki: Path, *extra: str) -> str:
-    """medledger-k8s-sign, as the operator runs it on the control node."""
-    kubectl = artifact_bin(ARTIFACTS, "kubernetes") / "kubectl"
-    return run("uv", "run", "--frozen", "medledger-k8s-sign", f"--values={values}", f"--pki-dir={pki}",
-               f"--namespace={NAMESPACE}", f"--release={RELEASE}", f"--kubectl={kubectl}",
-               f"--kubeconfig={layout.admin_kubeconfig}", *extra)  # fmt: skip
 
 
 def signing_request(common_name: str) -> bytes:
@@ -55,65 +29,6 @@ def signing_request(common_name: str) -> bytes:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
     return request.public_bytes(serialization.Encoding.PEM)
-
-
-@pytest.fixture(scope="module")
-def values(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("values") / "paper-values.yaml"
-    path.write_text(yaml.safe_dump(helm_values.render(topology.load(str(REPO_ROOT / "inventories" / "paper")))))
-    return path
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Offline roots of this test's own (roles/pki_root through playbooks/roots.yml), made afresh each run."""
-    folder = tmp_path_factory.mktemp("pki")
-    run("uv", "run", "--frozen", "ansible-playbook", "-i", "inventories/paper", "playbooks/roots.yml",
-        "-e", f"medledger_pki_dir={folder}")  # fmt: skip
-    return folder
-
-
-@pytest.fixture(scope="module")
-def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
-    """The umbrella installed, every CA certificate signed, both servers ready; uninstalled afterwards."""
-    helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
-    kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
-    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services")
-    run(helm, "dependency", "build", "--skip-refresh", "helm/medledger")
-    run(helm, kubeconfig, "install", RELEASE, "helm/medledger", "--namespace", NAMESPACE, "--create-namespace",
-        "--values", str(values))  # fmt: skip
-    try:
-        sign(layout, values, pki, "--wait=300")
-        for server in SERVERS:
-            kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-fabric-ca-{server}",
-                    "--timeout=300s")  # fmt: skip
-            wait_for_service(layout, kubectl, server)
-        yield RELEASE
-    finally:
-        run(helm, kubeconfig, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
-        kubectl("delete", "namespace", NAMESPACE, "--wait=true")
-        for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
-            if request["metadata"]["name"].startswith(f"{NAMESPACE}-{RELEASE}-"):
-                kubectl("delete", "certificatesigningrequest", request["metadata"]["name"])
-
-
-def service_address(kubectl: Kubectl, server: str) -> str:
-    return kubectl("--namespace", NAMESPACE, "get", "service", f"{RELEASE}-fabric-ca-{server}",
-                   "-o", "jsonpath={.spec.clusterIP}")  # fmt: skip
-
-
-def wait_for_service(layout: Layout, kubectl: Kubectl, server: str, timeout: float = 60) -> None:
-    """kube-proxy rejects a service's connections until it has seen its ready endpoints: a bounded wait."""
-    address = target(layout, service_address(kubectl, server))
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((address, 7054), timeout=5).close()
-            return
-        except OSError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(1)
 
 
 def root(pki: Path, name: str) -> x509.Certificate:
@@ -126,7 +41,7 @@ def call(
     """One request to a CA server through its service, checked against the offline TLS root for its name."""
     name = f"{RELEASE}-fabric-ca-{server}.{NAMESPACE}.svc"
     context = ssl.create_default_context(cadata=root(pki, "tls").public_bytes(serialization.Encoding.PEM).decode())
-    address = target(layout, service_address(kubectl, server))
+    address = target(layout, service_address(kubectl, f"fabric-ca-{server}"))
     with (
         socket.create_connection((address, 7054), timeout=10) as raw,
         context.wrap_socket(raw, server_hostname=name) as tls,

@@ -32,6 +32,8 @@ def issue(common_name: str, issuer: Issued | None = None, *, ca: bool = False, a
     """A P-256 certificate for common_name, self-signed when issuer is None."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
+    # Valid from well before now: tests verify at organisations.NOW_MS, fixed when the modules were collected,
+    # which on a long run is many minutes before a module-scoped CA is made.
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
         x509.CertificateBuilder()
@@ -39,7 +41,7 @@ def issue(common_name: str, issuer: Issued | None = None, *, ca: bool = False, a
         .issuer_name(issuer.certificate.subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_before(now - datetime.timedelta(hours=3))
         .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )

@@ -33,10 +33,19 @@ def test_the_papers_topology_becomes_the_umbrellas_values(paper: topology.Topolo
     }  # fmt: skip
 
 
+def test_each_zookeeper_pod_is_registered_at_the_orderer_organisations_tls_ca(paper: topology.Topology) -> None:
+    registrations = helm_values.render(paper)["fabric-ca"]["registrations"]
+    assert [item["name"] for item in registrations] == ["zookeeper-0", "zookeeper-1", "zookeeper-2"]
+    assert {(item["server"], item["ca"], item["affiliation"]) for item in registrations} == {
+        ("ca0", "tlsca-ca0", "orgorderer")
+    }
+
+
 def test_the_raft_overlay_turns_kafka_and_zookeeper_off() -> None:
     values = helm_values.render(topology.load(str(INVENTORIES / "paper"), str(INVENTORIES / "raft")))
     assert values["global"]["consensus"] == "etcdraft"
     assert values["kafka"]["enabled"] is False and values["zookeeper"]["enabled"] is False
+    assert values["fabric-ca"]["registrations"] == [], "no ZooKeeper pods, no identities for them"
 
 
 def test_a_broken_inventory_renders_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

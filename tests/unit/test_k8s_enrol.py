@@ -15,6 +15,7 @@ from medledger_tools.k8s import enrol
 from medledger_tools.k8s.incluster import ApiError
 
 TLS_ROOT = b"-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n"
+ISSUER = b"-----BEGIN CERTIFICATE-----\ntlsca-ca0\n-----END CERTIFICATE-----\n"
 
 
 class Secrets:
@@ -37,7 +38,7 @@ class Secrets:
 
 def enrolled(serial: str) -> Enrolled:
     certificate = f"-----BEGIN CERTIFICATE-----\n{serial}\n-----END CERTIFICATE-----\n".encode()
-    return Enrolled(certificate, TLS_ROOT, ec.generate_private_key(ec.SECP256R1()))
+    return Enrolled(certificate, ISSUER + TLS_ROOT, ec.generate_private_key(ec.SECP256R1()))
 
 
 def never() -> Enrolled:
@@ -48,8 +49,9 @@ def test_the_first_start_enrols_and_stores_the_identity(tmp_path: Path) -> None:
     secrets, folder = Secrets(), tmp_path / "tls"
     assert enrol.ensure_identity(secrets, "zookeeper-0-tls", folder, TLS_ROOT, lambda: enrolled("one")) == "enrolled"
     stored = secrets.secrets["zookeeper-0-tls"]
-    assert set(stored) == {"tls.key", "tls.crt", "ca.crt", "keystore.pem"}
-    assert stored["keystore.pem"] == stored["tls.key"] + stored["tls.crt"], "the key, then the certificate"
+    assert set(stored) == {"tls.key", "tls.crt", "ca.crt", "keystore.pem", "truststore.pem"}
+    assert stored["keystore.pem"] == stored["tls.key"] + stored["tls.crt"] + ISSUER + TLS_ROOT, "key, then chain"
+    assert stored["truststore.pem"] == ISSUER, "the issuing TLS CA alone, not the root every organisation shares"
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == stored
     assert stat.S_IMODE((folder / "tls.key").stat().st_mode) == 0o600
     assert stat.S_IMODE((folder / "keystore.pem").stat().st_mode) == 0o600
@@ -74,7 +76,7 @@ def test_two_starts_racing_both_use_the_identity_stored_first(tmp_path: Path) ->
 def test_a_stored_identity_missing_a_file_is_refused_and_nothing_written(tmp_path: Path) -> None:
     secrets = Secrets()
     secrets.secrets["peer-0-tls"] = {"tls.crt": b"certificate", "ca.crt": TLS_ROOT}
-    with pytest.raises(ApiError, match=r"lacks keystore\.pem, tls\.key: delete the Secret"):
+    with pytest.raises(ApiError, match=r"lacks keystore\.pem, tls\.key, truststore\.pem: delete the Secret"):
         enrol.ensure_identity(secrets, "peer-0-tls", tmp_path / "tls", TLS_ROOT, never)
     assert not (tmp_path / "tls").exists()
 

@@ -157,3 +157,12 @@ def test_only_expected_names_with_a_certificate_count_as_issued(expected: dict[s
     stranger["status"] = {"certificate": base64.b64encode(b"chain").decode()}
     listing = json.dumps({"items": [signed, pending, stranger]})
     assert signing.issued(lambda *_arguments: listing, expected) == {"tlsca-ca0"}
+
+
+def test_the_trust_config_map_holds_both_roots_certificates_and_no_key() -> None:
+    config_map = json.loads(signing.trust_config_map(NAMESPACE, RELEASE, ROOTS))
+    assert config_map["metadata"] | {"labels": None} == {"name": f"{RELEASE}-trust", "namespace": NAMESPACE,
+                                                          "labels": None}  # fmt: skip
+    for name, (_key, certificate) in ROOTS.items():
+        assert x509.load_pem_x509_certificate(config_map["data"][f"{name}-root.pem"].encode()) == certificate
+    assert "PRIVATE KEY" not in json.dumps(config_map)

@@ -2,8 +2,10 @@
 
 Organisations, channels, chaincode, ordering (Kafka or Raft) and the batch settings are the inventory's; the
 hosts become pods: a peer per `peers` host (its name, organisation, channels), an orderer per `orderers`
-host, a ZooKeeper server and a broker per host of those groups, a Fabric CA server per `cas` host. The
-inventory is validated first (the same checks as the playbooks' preflight): a broken one renders nothing.
+host, a ZooKeeper server and a broker per host of those groups, a Fabric CA server per `cas` host. Each pod's
+identity is registered by its organisation's CA server (`fabric-ca.registrations`: the pods' names without the
+release, which the charts prefix). The inventory is validated first (the same checks as the playbooks'
+preflight): a broken one renders nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,21 @@ def organisation_values(organisation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def tls_registration(name: str, organisation: dict[str, Any]) -> dict[str, Any]:
+    """A pod's TLS identity at its organisation's TLS CA (only that pod enrols it)."""
+    server = str(organisation["ca"])
+    return {"name": name, "server": server, "ca": f"tlsca-{server}", "type": "client",
+            "affiliation": str(organisation["name"]).lower()}  # fmt: skip
+
+
+def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, Any]]:
+    """The identities the CA servers register for the pods: so far the ZooKeeper servers' (the orderer
+    organisation's, as on the VMs)."""
+    orderer_organisation = next(org for org in inventory.organisations.values() if org["kind"] == "orderer")
+    ensemble = len(inventory.members("zookeeper")) if kafka else 0
+    return [tls_registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(ensemble)]
+
+
 def render(inventory: topology.Topology) -> dict[str, Any]:
     consensus = str(inventory.global_var("medledger_consensus", "kafka"))
     kafka = consensus == "kafka"
@@ -45,7 +62,8 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
         "fabric-ca": {
             "servers": [
                 {"name": ca, "organisations": [org["name"] for org in organisations if org["ca"] == ca]} for ca in cas
-            ]
+            ],
+            "registrations": registrations(inventory, kafka),
         },
         "zookeeper": {"enabled": kafka, "replicaCount": len(inventory.members("zookeeper"))},
         "kafka": {

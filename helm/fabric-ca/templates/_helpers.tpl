@@ -43,13 +43,16 @@ ca:
   chainfile: /var/run/medledger/keys/{{ .authority.dir }}/chain.pem
 crl:
   expiry: 24h
+# No ceiling here: each identity is registered with its own count (one enrolment per pod), and the registrar,
+# whose secret only the registration Job reads, enrols afresh with a new key on each run of that Job.
 registry:
-  maxenrollments: {{ .values.maxEnrollments }}
+  maxenrollments: -1
   identities:
     - name: {{ .values.registrarName }}
       pass: ${REGISTRAR_SECRET}
       type: client
       affiliation: ""
+      maxenrollments: -1
       attrs:
         hf.Registrar.Roles: "*"
         hf.Registrar.DelegateRoles: "*"
@@ -82,4 +85,13 @@ bccsp:
     security: 256
     filekeystore:
       keystore: msp/keystore
+{{- end -}}
+
+{{/* The registrations this server's registration Job makes (those of its CAs), as YAML for fromYamlArray. */}}
+{{- define "fabric-ca.registrations" -}}
+{{- range .context.Values.registrations }}
+{{- if eq .server $.server.name }}
+- {{ toJson . }}
+{{- end }}
+{{- end }}
 {{- end -}}

@@ -46,3 +46,133 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: [ALL]
 {{- end -}}
+
+{{/*
+The volume that holds a service account token, for the one container of a pod that talks to the API (pods
+mount none by default: automountServiceAccountToken is false). Mount it at
+/var/run/secrets/kubernetes.io/serviceaccount. Call with the volume's name.
+*/}}
+{{- define "medledger-common.apiTokenVolume" -}}
+name: {{ . }}
+projected:
+  sources:
+    - serviceAccountToken: {path: token, expirationSeconds: 3600}
+    - configMap:
+        name: kube-root-ca.crt
+        items: [{key: ca.crt, path: ca.crt}]
+    - downwardAPI:
+        items: [{path: namespace, fieldRef: {fieldPath: metadata.namespace}}]
+{{- end -}}
+
+{{/* The ConfigMap medledger-k8s-sign writes: the offline roots' certificates. Call with the root context. */}}
+{{- define "medledger-common.trustConfigMap" -}}
+{{- printf "%s-trust" .Release.Name -}}
+{{- end -}}
+
+{{/* A Fabric CA server's Service (helm/fabric-ca names it so). Call with (dict "context" $ "server" NAME). */}}
+{{- define "medledger-common.caServiceName" -}}
+{{- printf "%s-fabric-ca-%s" .context.Release.Name .server -}}
+{{- end -}}
+
+{{/* The organisation of a kind (the first), as JSON for fromJson. Call with (dict "context" $ "kind" KIND). */}}
+{{- define "medledger-common.organisationOfKind" -}}
+{{- $found := dict -}}
+{{- range .context.Values.global.organisations -}}
+{{- if and (eq .kind $.kind) (not $found) -}}{{- $found = . -}}{{- end -}}
+{{- end -}}
+{{- if not $found -}}{{- fail (printf "global.organisations has no organisation of kind %s" .kind) -}}{{- end -}}
+{{- toJson $found -}}
+{{- end -}}
+
+{{/*
+The init container that gives a pod its TLS identity (medledger-k8s-enrol): enrolled at its organisation's TLS
+CA with the secret the registration Job keeps for this pod, for the names it answers to, kept in the Secret
+<pod>-tls; the files land in the memory volume `tls`. Call with (dict "context" $ "organisation" ORG "hosts"
+LIST) where ORG is an entry of global.organisations and each host may use $(POD_NAME).
+*/}}
+{{- define "medledger-common.enrolContainer" -}}
+{{- $values := .context.Values -}}
+{{- $server := .organisation.ca -}}
+name: tls
+image: {{ include "medledger-common.image" (dict "image" $values.initImage "global" $values.global) }}
+imagePullPolicy: {{ $values.initImage.pullPolicy }}
+command: [medledger-k8s-enrol]
+args:
+  - --ca-address={{ include "medledger-common.caServiceName" (dict "context" .context "server" $server) }}:7054
+  - --ca-name=tlsca-{{ $server }}
+  - --tls-root=/etc/medledger/trust/tls-root.pem
+  - --enrolment-id=$(POD_NAME)
+  - --registration-secret=$(POD_NAME)-registration
+  - --wait={{ $values.enrolWait }}
+  {{- range .hosts }}
+  - --host={{ . }}
+  {{- end }}
+  - --out=/var/run/medledger/tls
+  - --secret-name=$(POD_NAME)-tls
+env:
+  - name: POD_NAME
+    valueFrom: {fieldRef: {fieldPath: metadata.name}}
+securityContext:
+  {{- include "medledger-common.containerSecurityContext" .context | nindent 2 }}
+volumeMounts:
+  - {name: tls, mountPath: /var/run/medledger/tls}
+  - {name: trust, mountPath: /etc/medledger/trust, readOnly: true}
+  - {name: api-token, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}
+{{- end -}}
+
+{{/* The volumes the enrolment container needs: `tls` in memory, the roots, its API token. Call with the root context. */}}
+{{- define "medledger-common.enrolVolumes" -}}
+- name: tls
+  emptyDir: {medium: Memory, sizeLimit: 1Mi}
+- name: trust
+  configMap:
+    name: {{ include "medledger-common.trustConfigMap" . }}
+- {{ include "medledger-common.apiTokenVolume" "api-token" | nindent 2 | trim }}
+{{- end -}}
+
+{{/*
+What a component's pods may do with the API: read their registrations and their stored identities, by name,
+and store an identity (Kubernetes cannot bound `create` by name). Call with (dict "context" $ "name" NAME
+"component" COMPONENT "pods" LIST-OF-POD-NAMES): a ServiceAccount NAME, its Role and RoleBinding.
+*/}}
+{{- define "medledger-common.identityAccess" -}}
+{{- $names := list -}}
+{{- range .pods -}}
+{{- $names = append (append $names (printf "%s-registration" .)) (printf "%s-tls" .) -}}
+{{- end -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ .name }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "medledger-common.labels" . | nindent 4 }}
+automountServiceAccountToken: false
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ .name }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "medledger-common.labels" . | nindent 4 }}
+rules:
+  - apiGroups: [""]
+    resources: [secrets]
+    verbs: [create]
+  - apiGroups: [""]
+    resources: [secrets]
+    resourceNames: {{ toJson $names }}
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ .name }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "medledger-common.labels" . | nindent 4 }}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: {{ .name }}}
+subjects:
+  - {kind: ServiceAccount, name: {{ .name }}, namespace: {{ .context.Release.Namespace }}}
+{{- end -}}

@@ -48,6 +48,15 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- fail (printf "kafka.minInsyncReplicas %d is above kafka.replicationFactor %d: no write could be acknowledged" (int .Values.kafka.minInsyncReplicas) (int .Values.kafka.replicationFactor)) -}}
 {{- end -}}
 {{- end -}}
+{{- $registered := dict -}}
+{{- range (index .Values "fabric-ca").registrations }}{{ $_ := set $registered .name . }}{{ end -}}
+{{- if .Values.zookeeper.enabled -}}
+{{- range $ordinal := until (int .Values.zookeeper.replicaCount) -}}
+{{- if not (hasKey $registered (printf "zookeeper-%d" $ordinal)) -}}
+{{- fail (printf "fabric-ca.registrations lacks zookeeper-%d, one of zookeeper.replicaCount's %d servers: render the values again with medledger-helm-values" $ordinal (int $.Values.zookeeper.replicaCount)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if gt (int .Values.orderer.batch.preferredMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes) -}}
 {{- fail "orderer.batch.preferredMaxBytes is above orderer.batch.absoluteMaxBytes" -}}
 {{- end -}}

@@ -2,9 +2,9 @@
 
 It runs as the pod's init container. The first time, it makes a P-256 key inside the pod, enrols it with its
 organisation's TLS CA (the identity registered for this pod; its secret is the Secret `<pod>-registration`,
-which the registration Job writes: the pod waits for it),
-writes the key, the certificate, the TLS root and a PEM keystore (the key, then the certificate: what Java's
-PEM key stores read) into the pod's memory-backed folder, and stores them in the Secret `<pod>-tls` through
+which the registration Job writes: the pod waits for it), writes the key, the certificate, the TLS root, a PEM
+key store (the key, the certificate and its chain: what Java's PEM key stores read) and a PEM trust store (the
+issuing TLS CA alone) into the pod's memory-backed folder, and stores them in the Secret `<pod>-tls` through
 the Kubernetes API, with the pod's own service account. A restart reads that Secret back instead of enrolling
 again: the CA allows one enrolment per identity. No key is printed or logged.
 """
@@ -12,6 +12,7 @@ again: the CA allows one enrolment per identity. No key is printed or logged.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,13 +22,21 @@ from medledger_client.enrolment import Enrolled, EnrolmentError, enrol, write_pr
 from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore
 
 # What the TLS folder holds, and which of its files are private.
-FILES = {"tls.key": True, "tls.crt": False, "ca.crt": False, "keystore.pem": True}
+FILES = {"tls.key": True, "tls.crt": False, "ca.crt": False, "keystore.pem": True, "truststore.pem": False}
+PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.DOTALL)
 
 
 def tls_files(enrolled: Enrolled, tls_root: bytes) -> dict[str, bytes]:
+    """The folder's files. The trust store holds only the TLS CA that issued this identity, not the root every
+    organisation's TLS CA shares: Java accepts any chain up to an anchor of its trust store, so with the root
+    there another organisation's TLS certificate would pass once its client sent its intermediate along."""
     key = enrolled.key_pem()
+    issuer = PEM_CERTIFICATE.search(enrolled.chain_pem)
+    if issuer is None:
+        raise EnrolmentError("the CA answered without its certificate chain")
     return {"tls.key": key, "tls.crt": enrolled.certificate_pem, "ca.crt": tls_root,
-            "keystore.pem": key + enrolled.certificate_pem}  # fmt: skip
+            "keystore.pem": key + enrolled.certificate_pem + enrolled.chain_pem,
+            "truststore.pem": issuer.group(0)}  # fmt: skip
 
 
 def write_folder(folder: Path, files: dict[str, bytes]) -> None:

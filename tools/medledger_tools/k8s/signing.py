@@ -6,7 +6,8 @@ CertificateSigningRequest whose signer is `medledger.org/<root>-root` (`tls` or 
 signs each one the topology expects, from the service account that may ask for it, with the right root, and
 denies the rest; the certificate it writes carries the extensions it decides (a CA one level deep, or the
 server's TLS certificate for its service's names), not those the request asks for. The roots' keys are opened
-with ansible-vault in memory and go nowhere else.
+with ansible-vault in memory and go nowhere else. It also publishes the roots' certificates in the ConfigMap
+`<release>-trust` (`tls-root.pem`, `enrolment-root.pem`), which the pods that enrol read.
 """
 
 from __future__ import annotations
@@ -205,10 +206,23 @@ def issued(kubectl: Kubectl, expected: Mapping[str, Expected]) -> set[str]:
     return names & set(expected)
 
 
+def trust_config_map(namespace: str, release: str, roots: Mapping[str, tuple[Any, x509.Certificate]]) -> str:
+    """The roots' certificates (public), for the pods that check a CA server's TLS or a chain against them."""
+    return json.dumps({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{release}-trust", "namespace": namespace,
+                     "labels": {"app.kubernetes.io/managed-by": "medledger-k8s-sign",
+                                "app.kubernetes.io/instance": release}},
+        "data": {f"{name}-root.pem": root.public_bytes(serialization.Encoding.PEM).decode()
+                 for name, (_key, root) in sorted(roots.items())},
+    })  # fmt: skip
+
+
 def kubectl_runner(binary: str, kubeconfig: str | None) -> Kubectl:
-    def run(*arguments: str) -> str:
+    def run(*arguments: str, stdin: str | None = None) -> str:
         command = [binary, *([f"--kubeconfig={kubeconfig}"] if kubeconfig else []), *arguments]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"kubectl {arguments[0]}: {result.stderr.strip()}")
         return result.stdout
@@ -246,8 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing: list[str] = []
     try:
         expected = expected_requests(yaml.safe_load(args.values.read_text()), args.namespace, args.release)
-        roots = {name: load_root(args.pki_dir, name) for name in sorted({item.root for item in expected.values()})}
+        roots = {name: load_root(args.pki_dir, name) for name in ("enrolment", "tls")}
         kubectl = kubectl_runner(args.kubectl, args.kubeconfig)
+        kubectl("apply", "--filename=-", stdin=trust_config_map(args.namespace, args.release, roots))
         deadline = time.monotonic() + args.wait
         while True:
             for line in answer_pending(kubectl, expected, roots):
