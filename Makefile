@@ -98,7 +98,7 @@ export ANSIBLE_INVENTORY ?= inventories/paper,inventories/lab
 .PHONY: infra
 infra: venv ## testinfra against the running lab (make up first): the Kafka suite
 	$(RUN) medledger-lab check
-	$(RUN) pytest -m lab --durations=15 tests --ignore=tests/infra/test_renew_certificates.py \
+	$(RUN) pytest -m lab --durations=40 tests --ignore=tests/infra/test_renew_certificates.py \
 		--ignore=tests/infra/test_onboard_organisation.py
 
 # The Kafka lab migrated to Raft (playbooks/migrate-to-raft.yml), then Raft's ordering tests on it: the
@@ -115,7 +115,7 @@ ONCE_ON_KAFKA := --deselect tests/infra/test_ledger.py::test_a_new_version_is_co
 .PHONY: infra-migrate
 infra-migrate: venv ## On the Kafka lab (after make infra): migrate it to Raft, then the Raft ordering, ledger, renewal and onboarding tests
 	ANSIBLE_INVENTORY=$(ANSIBLE_INVENTORY),inventories/raft $(RUN) medledger-lab check
-	ANSIBLE_INVENTORY=$(ANSIBLE_INVENTORY),inventories/raft $(RUN) pytest -m lab --durations=10 $(MIGRATED_TESTS) \
+	ANSIBLE_INVENTORY=$(ANSIBLE_INVENTORY),inventories/raft $(RUN) pytest -m lab --durations=25 $(MIGRATED_TESTS) \
 		$(ONCE_ON_KAFKA)
 
 # Not in `make test` (a lab of its own costs 5 to 6 minutes before its first test): a fresh lab deployed with
