@@ -3,7 +3,7 @@ Names are fixed by the release and the server's name (no overrides): medledger-k
 service account <release>-fabric-ca-<server> and signs the server's TLS certificate for that service's names.
 */}}
 {{- define "fabric-ca.name" -}}
-{{- printf "%s-fabric-ca-%s" .context.Release.Name .server.name -}}
+{{- include "medledger-common.caServiceName" (dict "context" .context "server" .server.name) -}}
 {{- end -}}
 
 {{/* Secrets and signing requests are named <namespace>-<release>-fabric-ca-<server>-<certificate>. */}}

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from medledger_client.enrolment import Enrolled, EnrolmentError, enrol, write_private
-from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore
+from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore, stored_or_created
 
 # What the TLS folder holds, and which of its files are private.
 FILES = {"tls.key": True, "tls.crt": False, "ca.crt": False, "keystore.pem": True, "truststore.pem": False}
@@ -55,18 +55,9 @@ def ensure_identity(
     store: SecretStore, secret_name: str, folder: Path, tls_root: bytes, enrol_here: Callable[[], Enrolled]
 ) -> str:
     """The pod's TLS folder from its Secret, or from a new enrolment stored as that Secret; says which."""
-    stored = store.read(secret_name)
-    if stored is None:
-        files = tls_files(enrol_here(), tls_root)
-        if store.create(secret_name, files):
-            write_folder(folder, files)
-            return "enrolled"
-        # Another start of this pod stored its identity first: use that one, drop ours.
-        stored = store.read(secret_name)
-        if stored is None:
-            raise ApiError(f"Secret {secret_name} exists and cannot be read")
-    write_folder(folder, stored)
-    return "restored"
+    files, enrolled = stored_or_created(store, secret_name, lambda: tls_files(enrol_here(), tls_root))
+    write_folder(folder, files)
+    return "enrolled" if enrolled else "restored"
 
 
 def registration_secret(store: SecretStore, name: str, timeout: float, pause: float = 2.0) -> str:

@@ -9,6 +9,7 @@ import os
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +37,23 @@ class SigningRequests(Protocol):
     def answer(self, name: str) -> tuple[bytes | None, str | None]:
         """The issued certificate (PEM, possibly a chain), or why it was denied; (None, None) while pending."""
         ...
+
+
+def stored_or_created(
+    store: SecretStore, name: str, make: Callable[[], dict[str, bytes]]
+) -> tuple[dict[str, bytes], bool]:
+    """The Secret's data and whether this call created it: the stored Secret, else `make()` stored now, else
+    (another start stored one first) that one. Secrets are immutable: the first stored wins."""
+    stored = store.read(name)
+    if stored is not None:
+        return stored, False
+    made = make()
+    if store.create(name, made):
+        return made, True
+    stored = store.read(name)
+    if stored is None:
+        raise ApiError(f"Secret {name} exists and cannot be read")
+    return stored, False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from medledger_client.enrolment import EnrolmentError, enrol, register
 from medledger_client.identity import Identity
-from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore
+from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore, stored_or_created
 
 # Fabric CA's answer to registering an ID it holds (lib/serverregister.go).
 ALREADY_REGISTERED = "is already registered"
@@ -48,14 +48,9 @@ class Registration:
 def enrolment_secret(store: SecretStore, registration: Registration) -> str:
     """The identity's secret: the one stored by an earlier run, or a new one stored now (before the CA knows it,
     so that a run stopped between the two steps finishes the registration with the same secret)."""
-    stored = store.read(registration.secret_name)
-    if stored is None:
-        secret = secrets.token_urlsafe(24)
-        if store.create(registration.secret_name, {"secret": secret.encode()}):
-            return secret
-        stored = store.read(registration.secret_name)
-        if stored is None:
-            raise ApiError(f"Secret {registration.secret_name} exists and cannot be read")
+    stored, _ = stored_or_created(
+        store, registration.secret_name, lambda: {"secret": secrets.token_urlsafe(24).encode()}
+    )
     if "secret" not in stored:
         raise ApiError(f"Secret {registration.secret_name} holds no `secret`")
     return stored["secret"].decode().strip()
