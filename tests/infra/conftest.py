@@ -27,6 +27,8 @@ from medledger_tools import lab_clients, topology
 from medledger_tools.lab_clients import check_target
 from medledger_tools.paths import REPO_ROOT
 
+# Ansible's default control_path_dir, where ansible.cfg's control_path puts the SSH master connections.
+CONTROL_PATH_DIR = Path.home() / ".ansible" / "cp"
 RENDERER = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 - paths, not HTML
 
 
@@ -105,6 +107,8 @@ def host(inventory_host: str) -> Iterator[Any]:
 def lab_host(name: str) -> Any:
     """A testinfra host for an inventory host, once its address is known to be a lab target."""
     check_target(str(deployed().hostvars[name]["ansible_host"]))
+    # testinfra multiplexes its commands over ansible.cfg's control_path only once the folder exists.
+    CONTROL_PATH_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=None)
 
 

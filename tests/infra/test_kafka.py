@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import pytest
 
@@ -31,6 +32,14 @@ def tool(name: str, broker: str, *args: str) -> str:
     return str(lab_host(broker).check_output(command))
 
 
+@cache
+def broker_configuration(broker: str) -> str:
+    """Every setting `broker` runs with, as it describes them; read once (a JVM start on the broker's host),
+    since no test of this module changes them."""
+    broker_id = deployed().hostvars[broker]["kafka_broker_id"]
+    return tool("kafka-configs", broker, f"--entity-type brokers --entity-name {broker_id} --describe --all")
+
+
 def test_every_broker_is_registered() -> None:
     listing = tool("kafka-broker-api-versions", brokers()[0])
     registered = sorted(int(found) for found in re.findall(r"\(id: (\d+) rack", listing))
@@ -49,16 +58,13 @@ def test_every_broker_is_registered() -> None:
 def test_brokers_run_with_fabrics_settings(setting: str, expected: str) -> None:
     value = str(deployed().global_var(expected, expected))
     for broker in brokers():
-        broker_id = deployed().hostvars[broker]["kafka_broker_id"]
-        described = tool("kafka-configs", broker, f"--entity-type brokers --entity-name {broker_id} --describe --all")
+        described = broker_configuration(broker)
         assert re.search(rf"^\s*{re.escape(setting)}={re.escape(value)} ", described, re.MULTILINE), broker
 
 
 def test_messages_larger_than_a_batch_fit() -> None:
     absolute = int(deployed().global_var("medledger_batch_absolute_max_bytes"))
-    broker = brokers()[0]
-    broker_id = deployed().hostvars[broker]["kafka_broker_id"]
-    described = tool("kafka-configs", broker, f"--entity-type brokers --entity-name {broker_id} --describe --all")
+    described = broker_configuration(brokers()[0])
     for setting in ("message.max.bytes", "replica.fetch.max.bytes"):
         found = re.search(rf"^\s*{re.escape(setting)}=(\d+) ", described, re.MULTILINE)
         assert found and int(found.group(1)) > absolute, setting
