@@ -21,7 +21,7 @@ from medledger_api import entities
 from medledger_api.entities import DataUsageEntity, PatientDataEntity
 from medledger_client.gateway import Committed, Contract, Gateway, GatewayError
 from medledger_client.listing import list_by_pid, list_page, pages
-from medledger_tools.lab_clients import Ledger, LedgerClient
+from medledger_tools.lab_clients import Ledger, LedgerClient, NewClient
 
 from .conftest import ansible_run, deployed, lab_host
 from .fabric_nodes import wait_until_every_peer_has
@@ -42,18 +42,19 @@ def contract(gateway: Gateway, channel: str) -> Contract:
 @pytest.fixture(scope="module")
 def clients(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LedgerClient]:
     folder = tmp_path_factory.mktemp("clients")
-    patient = LEDGER.new_client("OrgPatient", folder, "pat")
-    return {
-        "patient": patient,
-        "other_patient": LEDGER.new_client("OrgPatient", folder, "pat"),
-        "staff": LEDGER.new_client("OrgPatient", folder, "staff", {"medledger.role": "staff"}),
-        "auditor": LEDGER.new_client("OrgGovernment", folder, "gov"),
-        "proxy": LEDGER.new_client("OrgGovernment", folder, "test-proxy", {"medledger.proxy": "true"}),
-        "hospital_proxy": LEDGER.new_client("OrgPatient", folder, "svc", {"medledger.proxy": "true"}),
-        "researcher": LEDGER.new_client("OrgThirdParty", folder, "cqu"),
+    patient_pid = f"pat-{secrets.token_hex(4)}"
+    wanted = {
+        "patient": NewClient("OrgPatient", "pat", enrolment_id=patient_pid),
+        "other_patient": NewClient("OrgPatient", "pat"),
+        "staff": NewClient("OrgPatient", "staff", {"medledger.role": "staff"}),
+        "auditor": NewClient("OrgGovernment", "gov"),
+        "proxy": NewClient("OrgGovernment", "test-proxy", {"medledger.proxy": "true"}),
+        "hospital_proxy": NewClient("OrgPatient", "svc", {"medledger.proxy": "true"}),
+        "researcher": NewClient("OrgThirdParty", "cqu"),
         # OrgGovernment's CA enrols anyone it is asked to: here, under the patient's PID.
-        "impostor": LEDGER.new_client("OrgGovernment", folder, "", enrolment_id=patient.identity.enrolment_id),
+        "impostor": NewClient("OrgGovernment", "", enrolment_id=patient_pid),
     }
+    return dict(zip(wanted, LEDGER.new_clients(folder, list(wanted.values())), strict=True))
 
 
 @pytest.fixture

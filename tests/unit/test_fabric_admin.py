@@ -330,3 +330,73 @@ def test_a_batch_size_fabric_would_refuse_is_refused(count: int, preferred: int,
     with pytest.raises(ValueError, match=refusal):
         channel_config_module().with_batch_size(config, count, preferred)
     assert config == batch_config()
+
+
+def signed_update_service(module: ModuleType, losses: int) -> tuple[type, dict[str, Any]]:
+    """A peer admin submitting an update the other members signed to an ordering service that loses the first
+    `losses` submissions; each one ordered moves the channel's configuration to its next sequence."""
+    served: dict[str, Any] = {"config": {**raft_channel(), "sequence": "4"}, "submitted": 0}
+
+    class SubmittingAdmin(module.PeerAdmin):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            """Settings naming its orderer and organisation only: nothing here reaches a host."""
+            self.settings = {"orderer": OWN_ORDERER, "msp_id": "OrgPatientMSP"}
+
+        def current_config(self, channel: str, orderer: str | None = None) -> dict[str, Any]:
+            return copy.deepcopy(served["config"])
+
+        def signed_by(self, envelope: Path) -> set[str]:
+            return {"OrgGovernmentMSP"}
+
+        def require_signers(self, channel: str, config: dict[str, Any], signed: set[str]) -> None:
+            served["signers"] = signed
+
+        def submit(self, channel: str, envelope: Path) -> None:
+            served["submitted"] += 1
+            if served["submitted"] > losses:
+                served["config"]["sequence"] = str(int(served["config"]["sequence"]) + 1)
+
+    return SubmittingAdmin, served
+
+
+@pytest.mark.parametrize("losses", [0, 2])
+def test_a_signed_update_counts_as_submitted_once_ordered_and_a_lost_one_goes_again(
+    frozen_time: ModuleType, losses: int
+) -> None:
+    admin_class, served = signed_update_service(frozen_time, losses)
+    assert admin_class().submit_update("datausagechannel", "update.pb") == "updated"
+    assert served["submitted"] == losses + 1 and served["config"]["sequence"] == "5"
+    assert served["signers"] == {"OrgGovernmentMSP", "OrgPatientMSP"}
+
+
+def test_a_signed_update_never_ordered_fails_after_the_last_submission(frozen_time: ModuleType) -> None:
+    admin_class, served = signed_update_service(frozen_time, losses=frozen_time.UPDATE_SUBMISSIONS)
+    with pytest.raises(frozen_time.CommandFailed, match=r"^datausagechannel: submitted 4 times, the update was never"):
+        admin_class().submit_update("datausagechannel", "update.pb")
+    assert served["config"]["sequence"] == "4"
+
+
+@pytest.mark.parametrize(("behind", "grown"), [(0, True), (2, True), (10, False)])
+def test_a_joining_peer_waits_a_bounded_time_for_its_orderer_to_serve_the_grown_channel(
+    frozen_time: ModuleType, tmp_path: Path, behind: int, grown: bool
+) -> None:
+    """The update adding the organisation is ordered, but the joining peer's orderer (a Raft follower) serves
+    the configuration before it for `behind` more looks."""
+    block = tmp_path / "datausagechannel.block"
+    block.write_bytes(b"block 0")
+    looks = {"count": 0}
+
+    class JoiningAdmin(frozen_time.PeerAdmin):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            """No settings: nothing here reaches a host."""
+
+        def genesis(self, channel: str, target: str) -> None:
+            Path(target).write_bytes(block.read_bytes())
+
+        def check_current(self, channel: str, expected: dict[str, Any]) -> None:
+            looks["count"] += 1
+            if looks["count"] <= behind:
+                raise frozen_time.NotTheInventorys("OrgHospital2MSP is not a member")
+
+    assert JoiningAdmin().grown_since("datausagechannel", str(block), {}) is grown
+    assert looks["count"] == (behind + 1 if grown else 3), "bounded by ORDERED_WITHIN (20 s), a look every 7 s"

@@ -67,6 +67,47 @@ def test_a_module_without_secrets_gets_no_variables_file(monkeypatch: pytest.Mon
     assert seen == [["vm34", "-b", "-m", "ansible.builtin.stat", "-a", '{"path": "/etc/medledger"}']]
 
 
+def test_calls_of_a_module_on_several_hosts_are_one_playbook_run_with_every_argument_in_private_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_ansible(*args: str) -> subprocess.CompletedProcess[str]:
+        seen["argv"] = list(args)
+        playbook, variables = Path(args[0]), Path(args[args.index("-e") + 1].removeprefix("@"))
+        seen["modes"] = {mode(playbook), mode(variables), mode(playbook.parent)}
+        seen["play"], seen["variables"] = json.loads(playbook.read_text()), json.loads(variables.read_text())
+        seen["folder"] = playbook.parent
+        return subprocess.CompletedProcess(list(args), 0, "", "")
+
+    monkeypatch.setattr(lab_clients, "ansible", fake_ansible)
+    monkeypatch.setattr(lab_clients, "check_target", lambda _address: None)
+    hosts = ("vm31", "vm33")
+    topology = Topology({host: {"ansible_host": f"172.20.29.{host[2:]}"} for host in hosts}, {"all": list(hosts)})
+    calls = {"vm31": [{"name": "pat-1", "secret": SECRET}], "vm33": [{"name": "cqu-1", "secret": "x"}, {"name": "y"}]}
+
+    lab_clients.run_module_calls(topology, "medledger_fabric_register", calls)
+
+    assert not any(SECRET in arg for arg in seen["argv"]), seen["argv"]
+    assert seen["argv"][0].endswith(".yml") and len(seen["argv"]) == 3
+    assert seen["variables"] == {"medledger_module_calls": calls}
+    assert seen["modes"] == {0o600, 0o700}
+    (play,) = seen["play"]
+    (task,) = play["tasks"]
+    assert (play["hosts"], play["become"], task["no_log"]) == ("vm31:vm33", True, True)
+    assert task["medledger_fabric_register"] == "{{ item }}"
+    assert task["loop"] == "{{ medledger_module_calls[inventory_hostname] }}"
+    assert not seen["folder"].exists(), "removed afterwards"
+
+
+def test_calls_on_a_host_outside_the_lab_send_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lab_clients, "ansible", lambda *args: pytest.fail(f"ansible ran: {args}"))
+    topology = Topology({"vm33": {"ansible_host": "203.0.113.9"}}, {"all": ["vm33"]})
+
+    with pytest.raises(Exception, match=r"203\.0\.113\.9"):
+        lab_clients.run_module_calls(topology, "medledger_fabric_register", {"vm33": [{"name": "pat-1"}]})
+
+
 @pytest.mark.parametrize("tls", [False, True])
 def test_enrolled_keys_are_0600_even_over_loose_files(tmp_path: Path, tls: bool) -> None:
     issued = issue("pat-1")

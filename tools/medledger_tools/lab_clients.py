@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import tempfile
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,38 @@ def run_module(
         return ansible(host, "-b", "-m", module, "-a", json.dumps(shown), *extra)
 
 
+def run_module_calls(
+    topology: Topology, module: str, calls: Mapping[str, Sequence[dict[str, Any]]]
+) -> subprocess.CompletedProcess[str]:
+    """A module called once per set of arguments on each host of `calls`, as root, in one ansible-playbook run
+    (an ad hoc run per call costs seconds of CPU each). Every argument goes to ansible in an extra-vars file,
+    mode 0600 in a private temporary folder removed afterwards, and the calls' output is hidden (no_log): a
+    loop's result names its item, secrets included."""
+    for host in calls:
+        check_target(str(topology.hostvars[host]["ansible_host"]))
+    play = [
+        {
+            "name": f"{module} on {', '.join(calls)}",
+            "hosts": ":".join(calls),
+            "gather_facts": False,
+            "become": True,
+            "tasks": [
+                {
+                    "name": f"Call {module}",
+                    module: "{{ item }}",
+                    "loop": "{{ medledger_module_calls[inventory_hostname] }}",
+                    "no_log": True,
+                }
+            ],
+        }
+    ]
+    with tempfile.TemporaryDirectory(prefix="medledger-module-") as private:
+        variables, playbook = os.path.join(private, "calls.json"), os.path.join(private, "calls.yml")
+        write_private(variables, json.dumps({"medledger_module_calls": calls}).encode())
+        write_private(playbook, json.dumps(play).encode())
+        return ansible(playbook, "-e", f"@{variables}")
+
+
 def read_remote(topology: Topology, host: str, path: str) -> bytes:
     """A (public) file of a host, e.g. a CA chain."""
     check_target(str(topology.hostvars[host]["ansible_host"]))
@@ -144,36 +177,66 @@ class Ledger:
         enrolment ID is `prefix-<random>`, or exactly `enrolment_id` (e.g. another organisation's PID, to
         show that a CA's word on a name is not enough); an ID either CA already knows fails to enrol. `kind`
         is its Fabric type (OU): a client, or e.g. an orderer whose key an insider holds."""
-        host = self.ca_host(organisation)
-        server = self.topology.organisations[organisation]["ca"]
-        ca_address = str(self.topology.hostvars[host]["ansible_host"])
-        check_target(ca_address)
-        name, secret = enrolment_id or f"{prefix}-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
-        organisation_ca, tls_ca = f"ca-{organisation.lower()}", f"tlsca-{server}"
-        for ca_name, attrs in ((organisation_ca, attributes or {}), (tls_ca, {})):
-            arguments = {
-                "name": name,
-                "secret": secret,
-                "type": kind,
-                "affiliation": organisation.lower(),
-                "attributes": attrs,
-                "max_enrollments": 1,  # enrolled once, from here
-                "ca_address": f"127.0.0.1:{CA_PORT}",
-                "ca_name": ca_name,
-                "tls_root": CA_TLS_ROOT,
-                "registrar_home": f"{REGISTRARS}/{ca_name}",
-            }
-            registered = run_module(self.topology, host, "medledger_fabric_register", arguments)
-            if registered.returncode != 0:
-                raise RuntimeError(f"registering {name} at {ca_name}: {registered.stdout[-1000:]}")
-        address = f"{ca_address}:{CA_PORT}"
+        wanted = NewClient(organisation, prefix, attributes or {}, enrolment_id=enrolment_id, kind=kind)
+        return self.new_clients(folder, [wanted])[0]
+
+    def new_clients(self, folder: Path, wanted: Sequence[NewClient]) -> list[LedgerClient]:
+        """new_client for each of `wanted`, registered at their CA servers in one Ansible run."""
+        named = [(client, client.enrolment_id or f"{client.prefix}-{secrets.token_hex(4)}") for client in wanted]
+        secret_of = {name: secrets.token_urlsafe(18) for _client, name in named}
+        calls: dict[str, list[dict[str, Any]]] = {}
+        for client, name in named:
+            host = self.ca_host(client.organisation)
+            check_target(str(self.topology.hostvars[host]["ansible_host"]))
+            for ca_name, attributes in ((self.organisation_ca(client.organisation), client.attributes),
+                                        (self.tls_ca(client.organisation), {})):  # fmt: skip
+                calls.setdefault(host, []).append(
+                    {
+                        "name": name,
+                        "secret": secret_of[name],
+                        "type": client.kind,
+                        "affiliation": client.organisation.lower(),
+                        "attributes": attributes,
+                        "max_enrollments": 1,  # enrolled once, from here
+                        "ca_address": f"127.0.0.1:{CA_PORT}",
+                        "ca_name": ca_name,
+                        "tls_root": CA_TLS_ROOT,
+                        "registrar_home": f"{REGISTRARS}/{ca_name}",
+                    }
+                )
+        registered = run_module_calls(self.topology, "medledger_fabric_register", calls)
+        if registered.returncode != 0:
+            names = ", ".join(name for _client, name in named)
+            raise RuntimeError(f"registering {names}: {registered.stdout[-1000:]}")
+        return [self.enrol_client(folder, client.organisation, name, secret_of[name]) for client, name in named]
+
+    def organisation_ca(self, organisation: str) -> str:
+        return f"ca-{organisation.lower()}"
+
+    def tls_ca(self, organisation: str) -> str:
+        return f"tlsca-{self.topology.organisations[organisation]['ca']}"
+
+    def enrol_client(self, folder: Path, organisation: str, name: str, secret: str) -> LedgerClient:
+        """Enrol a registered identity at its organisation's CA and TLS CA, with keys made here."""
+        address = f"{self.topology.hostvars[self.ca_host(organisation)]['ansible_host']}:{CA_PORT}"
         home = folder / organisation / name  # one enrolment ID may be enrolled by two organisations' CAs
-        msp = enrolment.enrol(address, organisation_ca, name, secret, self.tls_root())
+        msp = enrolment.enrol(address, self.organisation_ca(organisation), name, secret, self.tls_root())
         msp.write_msp(home / "msp")
-        tls = enrolment.enrol(address, tls_ca, name, secret, self.tls_root(), tls_profile=True)
+        tls = enrolment.enrol(address, self.tls_ca(organisation), name, secret, self.tls_root(), tls_profile=True)
         tls.write_tls(home / "tls")
         msp_id = str(self.topology.organisations[organisation]["msp_id"])
         return LedgerClient(self, name, from_msp_folder(home / "msp", msp_id), home / "tls")
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """An identity Ledger.new_clients registers and enrols: see Ledger.new_client."""
+
+    organisation: str
+    prefix: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    enrolment_id: str | None = None
+    kind: str = "client"
 
 
 @dataclass(frozen=True)

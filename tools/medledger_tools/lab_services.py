@@ -23,7 +23,7 @@ from medledger_client.records import SealedRecord, seal_record
 from medledger_client.service_client import ServiceClient
 from medledger_client.sharing_keys import SharingKeys
 
-from .lab_clients import CA_PORT, Ledger, LedgerClient, check_target
+from .lab_clients import CA_PORT, Ledger, LedgerClient, NewClient, check_target
 from .topology import service_identity_name
 
 PATIENT_CHANNEL, USAGE_CHANNEL = "patientchannel", "datausagechannel"
@@ -121,13 +121,13 @@ class Services:
     def staff(self, folder: Path) -> dict[str, LedgerClient]:
         """A hospital's and a third party's managers, the government's SA, and a hospital member who claims
         the SA's role, each registered by its organisation's CA."""
-        new = self.ledger.new_client
-        return {
-            "manager": new("OrgPatient", folder, "manager", {"medledger.role": "manager"}),
-            "thirdparty_manager": new("OrgThirdParty", folder, "manager", {"medledger.role": "manager"}),
-            "sa": new("OrgGovernment", folder, "sa", {"medledger.role": "sa"}),
-            "hospital_sa": new("OrgPatient", folder, "sa", {"medledger.role": "sa"}),
+        wanted = {
+            "manager": NewClient("OrgPatient", "manager", {"medledger.role": "manager"}),
+            "thirdparty_manager": NewClient("OrgThirdParty", "manager", {"medledger.role": "manager"}),
+            "sa": NewClient("OrgGovernment", "sa", {"medledger.role": "sa"}),
+            "hospital_sa": NewClient("OrgPatient", "sa", {"medledger.role": "sa"}),
         }
+        return dict(zip(wanted, self.ledger.new_clients(folder, list(wanted.values())), strict=True))
 
     def register(self, manager: LedgerClient, sa: LedgerClient, organisation: str, role: Role) -> Person:
         """The paper's phase ①: a key made here, the manager asks, the SA approves, the manager collects the

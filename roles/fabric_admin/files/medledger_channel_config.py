@@ -308,6 +308,11 @@ def consensus_type(config: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def config_sequence(config: dict[str, Any]) -> int:
+    """How many updates a decoded channel configuration has seen (proto3's JSON leaves out the first's 0)."""
+    return int(config.get("sequence", 0))
+
+
 def consenter_endpoints(config: dict[str, Any]) -> list[str]:
     """host:port of each Raft consenter of a decoded channel configuration; none for another consensus."""
     value = consensus_type(config)

@@ -103,6 +103,7 @@ from medledger_channel_config import (
     NotTheInventorys,
     channel_revocation_list,
     check_config,
+    config_sequence,
     consensus_type,
     consenter_endpoints,
     load_spec,
@@ -241,13 +242,20 @@ class Admin:
                 if not self.write_update(channel, change, envelope):
                     return submitted_before > 0
                 self.submit(channel, envelope)
-            deadline = time.monotonic() + ORDERED_WITHIN
-            while time.monotonic() < deadline:
-                if self.has_config(channel, change, list(dict.fromkeys(orderers))):
-                    return True
-                time.sleep(1)
+            if self.ordered(channel, change, orderers):
+                return True
             print(f"{channel}: not ordered after {ORDERED_WITHIN} s, submitting the update again", file=sys.stderr)
         raise CommandFailed(f"{channel}: submitted {UPDATE_SUBMISSIONS} times, the update was never ordered")
+
+    def ordered(self, channel: str, change: Callable[[dict[str, Any]], bool], orderers: list[str]) -> bool:
+        """Whether, within ORDERED_WITHIN seconds, one of the orderers serves a configuration that needs `change`
+        no more (has_config)."""
+        deadline = time.monotonic() + ORDERED_WITHIN
+        while time.monotonic() < deadline:
+            if self.has_config(channel, change, list(dict.fromkeys(orderers))):
+                return True
+            time.sleep(1)
+        return False
 
     def has_config(self, channel: str, change: Callable[[dict[str, Any]], bool], orderers: list[str]) -> bool:
         """Whether the channel's configuration at one of the orderers (this admin's first) needs `change` no
@@ -465,10 +473,21 @@ class PeerAdmin(Admin):
             served = Path(work) / "genesis.block"
             try:
                 self.genesis(channel, str(served))
-                self.check_current(channel, expected)
             except CommandFailed:
                 return False
-            return served.read_bytes() == Path(block).read_bytes()
+            if served.read_bytes() != Path(block).read_bytes():
+                return False
+        # The update that grew it was ordered (submit_update), but this admin's orderer may be a Raft follower
+        # a moment behind.
+        deadline = time.monotonic() + ORDERED_WITHIN
+        while True:
+            try:
+                self.check_current(channel, expected)
+                return True
+            except CommandFailed:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(1)
 
     def snapshot_flags(self) -> list[str]:
         return ["--peerAddress", self.settings["peer"], "--tlsRootCertFile", self.settings["peer_tls_ca"]]
@@ -551,10 +570,21 @@ class PeerAdmin(Admin):
         return "signed"
 
     def submit_update(self, channel: str, envelope: str) -> str:
+        """Submit an update the other members signed, and return once it is ordered: whoever relies on it next
+        (a new member's peer joining) finds it. Accepted is not ordered (see update_config): an update not
+        ordered in time is submitted again; its signatures hold while the configuration it was computed from
+        is still the channel's."""
+        current = self.current_config(channel)
         signed = self.signed_by(Path(envelope)) | {self.settings["msp_id"]}  # submitting adds this admin's
-        self.require_signers(channel, self.current_config(channel), signed)
-        self.submit(channel, Path(envelope))
-        return "updated"
+        self.require_signers(channel, current, signed)
+        before = config_sequence(current)
+        orderers = [self.settings["orderer"], *consenter_endpoints(current)]
+        for _ in range(UPDATE_SUBMISSIONS):
+            self.submit(channel, Path(envelope))
+            if self.ordered(channel, lambda config: config_sequence(config) <= before, orderers):
+                return "updated"
+            print(f"{channel}: not ordered after {ORDERED_WITHIN} s, submitting the update again", file=sys.stderr)
+        raise CommandFailed(f"{channel}: submitted {UPDATE_SUBMISSIONS} times, the update was never ordered")
 
     def lifecycle(self, *args: str) -> Any:
         return json.loads(self.run("peer", "lifecycle", "chaincode", *args, "--output", "json"))
