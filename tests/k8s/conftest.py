@@ -102,10 +102,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
-    ready, the registrations made and the ZooKeeper ensemble in a quorum; uninstalled afterwards."""
+    ready, the registrations made, the ZooKeeper ensemble in a quorum and the brokers listening; uninstalled
+    afterwards."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
-    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper")
+    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper", "kafka")
     run(helm, "dependency", "build", "--skip-refresh", "helm/medledger")
     run(helm, kubeconfig, "install", RELEASE, "helm/medledger", "--namespace", NAMESPACE, "--create-namespace",
         "--values", str(values))  # fmt: skip
@@ -117,7 +118,9 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
             wait_for_service(layout, kubectl, f"fabric-ca-{server}", 7054)
         kubectl("--namespace", NAMESPACE, "wait", "--for=condition=complete", "job",
                 "--selector=app.kubernetes.io/component=ca0-register", "--timeout=300s")  # fmt: skip
-        kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-zookeeper", "--timeout=300s")
+        for statefulset in ("zookeeper", "kafka"):
+            kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-{statefulset}",
+                    "--timeout=300s")  # fmt: skip
         yield RELEASE
     finally:
         run(helm, kubeconfig, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")

@@ -5,34 +5,22 @@ server holds) is refused at the handshake, where one from the ordering service's
 
 from __future__ import annotations
 
-import base64
-import datetime
 import json
-import socket
 import ssl
-import struct
 import time
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from medledger_tools.k8s.layout import Layout
-from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, target
+from tests.k8s.clients import ZOOKEEPER, client_identity, secret, zookeeper_session
+from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl
 
 pytestmark = pytest.mark.k8s
 
-ZOOKEEPER = f"{RELEASE}-zookeeper"
 PODS = [f"{ZOOKEEPER}-{ordinal}" for ordinal in range(3)]
-CLIENT_PORT = 2281
-
-
-def secret(kubectl: Kubectl, name: str) -> dict[str, bytes]:
-    data = json.loads(kubectl("--namespace", NAMESPACE, "get", "secret", name, "-o", "json"))["data"]
-    return {key: base64.b64decode(value) for key, value in data.items()}
 
 
 def server_state(kubectl: Kubectl, pod: str) -> str:
@@ -61,55 +49,9 @@ def wait_for_replacement(kubectl: Kubectl, pod: str, old_uid: str, timeout: floa
     raise AssertionError(f"{pod} was not replaced and ready within {timeout:.0f} s")
 
 
-def client_identity(kubectl: Kubectl, server: str, authority: str, folder: Path) -> tuple[Path, Path]:
-    """A TLS client certificate signed by `authority`'s key, taken (as an insider of that organisation holds it)
-    from the Secret its CA server keeps it in; the certificate file carries the CA's certificate along."""
-    stored = secret(kubectl, f"{NAMESPACE}-{RELEASE}-fabric-ca-{server}-{authority}")
-    ca_key = serialization.load_pem_private_key(stored["key.pem"], password=None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    ca_certificate = x509.load_pem_x509_certificate(stored["cert.pem"])
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"client-of-{authority}")]))
-        .issuer_name(ca_certificate.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    certificate_file, key_file = folder / f"{authority}.crt", folder / f"{authority}.key"
-    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM) + stored["cert.pem"])
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))  # fmt: skip
-    key_file.chmod(0o600)
-    return certificate_file, key_file
-
-
-def receive(stream: ssl.SSLSocket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = stream.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        data += chunk
-    return data
-
-
 def session(layout: Layout, kubectl: Kubectl, tls_root: bytes, identity: tuple[Path, Path]) -> int:
-    """Open a ZooKeeper session through the client Service over mutual TLS: its ID (ConnectRequest, jute)."""
-    context = ssl.create_default_context(cadata=tls_root.decode())
-    context.load_cert_chain(*identity)
-    address = target(layout, service_address(kubectl, "zookeeper"))
-    request = struct.pack(">iqiqi16s?", 0, 0, 30000, 0, 16, bytes(16), False)
-    with (
-        socket.create_connection((address, CLIENT_PORT), timeout=15) as raw,
-        context.wrap_socket(raw, server_hostname=f"{ZOOKEEPER}.{NAMESPACE}.svc") as stream,
-    ):
-        stream.sendall(struct.pack(">i", len(request)) + request)
-        (length,) = struct.unpack(">i", receive(stream, 4))
-        _version, _timeout, session_id = struct.unpack(">iiq", receive(stream, length)[:16])
-    return int(session_id)
+    with zookeeper_session(layout, kubectl, tls_root, identity) as (_stream, session_id):
+        return session_id
 
 
 def test_the_ensemble_elects_one_leader_over_tls(release: str, kubectl: Kubectl) -> None:

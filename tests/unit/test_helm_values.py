@@ -33,9 +33,15 @@ def test_the_papers_topology_becomes_the_umbrellas_values(paper: topology.Topolo
     }  # fmt: skip
 
 
-def test_each_zookeeper_pod_is_registered_at_the_orderer_organisations_tls_ca(paper: topology.Topology) -> None:
+def test_each_zookeeper_and_kafka_pod_is_registered_at_the_orderer_organisations_tls_ca(
+    paper: topology.Topology,
+) -> None:
     registrations = helm_values.render(paper)["fabric-ca"]["registrations"]
-    assert [item["name"] for item in registrations] == ["zookeeper-0", "zookeeper-1", "zookeeper-2"]
+    assert [(item["name"], item["enrolments"]) for item in registrations] == [
+        *((f"zookeeper-{ordinal}", 1) for ordinal in range(3)),
+        *((f"kafka-{ordinal}", 1) for ordinal in range(4)),
+        ("kafka-zookeeper-client", 4),  # each of the 4 brokers enrols the subject they share towards ZooKeeper
+    ]
     assert {(item["server"], item["ca"], item["affiliation"]) for item in registrations} == {
         ("ca0", "tlsca-ca0", "orgorderer")
     }
@@ -45,7 +51,7 @@ def test_the_raft_overlay_turns_kafka_and_zookeeper_off() -> None:
     values = helm_values.render(topology.load(str(INVENTORIES / "paper"), str(INVENTORIES / "raft")))
     assert values["global"]["consensus"] == "etcdraft"
     assert values["kafka"]["enabled"] is False and values["zookeeper"]["enabled"] is False
-    assert values["fabric-ca"]["registrations"] == [], "no ZooKeeper pods, no identities for them"
+    assert values["fabric-ca"]["registrations"] == [], "no ZooKeeper or Kafka pods, no identities for them"
 
 
 def test_a_broken_inventory_renders_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -67,10 +67,12 @@ def test_another_refusal_stops_the_run() -> None:
 
 def test_registrations_are_parsed_or_refused_with_the_expected_form() -> None:
     assert Registration.parse("paper-kafka-0:tlsca-ca0:client:orgorderer") == Registration(
-        "paper-kafka-0", "tlsca-ca0", "client", "orgorderer"
+        "paper-kafka-0", "tlsca-ca0", "client", "orgorderer", enrolments=1
     )
-    for text in ("paper-kafka-0:tlsca-ca0:client", "a::client:org", "a:b:c:d:e"):
-        with pytest.raises(argparse.ArgumentTypeError, match="expected NAME:CA:TYPE:AFFILIATION"):
+    shared = Registration.parse("paper-kafka-zookeeper-client:tlsca-ca0:client:orgorderer:4")
+    assert (shared.name, shared.enrolments) == ("paper-kafka-zookeeper-client", 4)
+    for text in ("paper-kafka-0:tlsca-ca0:client", "a::client:org", "a:b:c:d:e", "a:b:c:d:0", "a:b:c:d:4:5"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"expected NAME:CA:TYPE:AFFILIATION\[:ENROLMENTS\]"):
             Registration.parse(text)
 
 
@@ -116,12 +118,17 @@ def test_the_command_enrols_the_registrar_once_per_ca_and_prints_no_secret(
     arguments = ["--ca-address", "paper-fabric-ca-ca0:7054", "--tls-root", str(tmp_path / "root.pem"),
                  "--registrar-name", "registrar", "--registrar-secret-file", str(tmp_path / "registrar"),
                  "--registration", "paper-zookeeper-0:tlsca-ca0:client:orgorderer",
-                 "--registration", "paper-zookeeper-1:tlsca-ca0:client:orgorderer"]  # fmt: skip
+                 "--registration", "paper-zookeeper-1:tlsca-ca0:client:orgorderer",
+                 "--registration", "paper-kafka-zookeeper-client:tlsca-ca0:client:orgorderer:4"]  # fmt: skip
     assert register.main(arguments, store=secrets) == 0
     assert enrolments == ["registrar@tlsca-ca0"]
-    assert [(item["ca"], item["enrolment_id"], item["affiliation"], item["identity_type"]) for item in registered] == [
-        ("tlsca-ca0", "paper-zookeeper-0", "orgorderer", "client"),
-        ("tlsca-ca0", "paper-zookeeper-1", "orgorderer", "client"),
+    assert [
+        (item["ca"], item["enrolment_id"], item["affiliation"], item["identity_type"], item["max_enrollments"])
+        for item in registered
+    ] == [
+        ("tlsca-ca0", "paper-zookeeper-0", "orgorderer", "client", 1),
+        ("tlsca-ca0", "paper-zookeeper-1", "orgorderer", "client", 1),
+        ("tlsca-ca0", "paper-kafka-zookeeper-client", "orgorderer", "client", 4),
     ]
     output = capsys.readouterr()
     for item in registered:

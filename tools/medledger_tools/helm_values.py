@@ -32,19 +32,26 @@ def organisation_values(organisation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tls_registration(name: str, organisation: dict[str, Any]) -> dict[str, Any]:
-    """A pod's TLS identity at its organisation's TLS CA (only that pod enrols it)."""
+def tls_registration(name: str, organisation: dict[str, Any], enrolments: int = 1) -> dict[str, Any]:
+    """A pod's TLS identity at its organisation's TLS CA, enrolled once by each pod that presents it."""
     server = str(organisation["ca"])
     return {"name": name, "server": server, "ca": f"tlsca-{server}", "type": "client",
-            "affiliation": str(organisation["name"]).lower()}  # fmt: skip
+            "affiliation": str(organisation["name"]).lower(), "enrolments": enrolments}  # fmt: skip
 
 
 def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, Any]]:
-    """The identities the CA servers register for the pods: so far the ZooKeeper servers' (the orderer
-    organisation's, as on the VMs)."""
+    """The identities the CA servers register for the pods, at the orderer organisation's TLS CA as on the VMs:
+    each ZooKeeper server's and each broker's, and the subject every broker presents to ZooKeeper (the owner
+    of the znodes they share), which each broker enrols once."""
+    if not kafka:
+        return []
     orderer_organisation = next(org for org in inventory.organisations.values() if org["kind"] == "orderer")
-    ensemble = len(inventory.members("zookeeper")) if kafka else 0
-    return [tls_registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(ensemble)]
+    ensemble, brokers = len(inventory.members("zookeeper")), len(inventory.members("kafka"))
+    return [
+        *(tls_registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(ensemble)),
+        *(tls_registration(f"kafka-{ordinal}", orderer_organisation) for ordinal in range(brokers)),
+        tls_registration(topology.KAFKA_ZOOKEEPER_CLIENT, orderer_organisation, enrolments=brokers),
+    ]
 
 
 def render(inventory: topology.Topology) -> dict[str, Any]:
@@ -71,6 +78,8 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
             "replicaCount": len(inventory.members("kafka")),
             "replicationFactor": int(inventory.global_var("medledger_kafka_replication_factor", 3)),
             "minInsyncReplicas": int(inventory.global_var("medledger_kafka_min_insync_replicas", 2)),
+            # As roles/kafka: a batch of the orderers' largest size, with room for Kafka's own framing.
+            "messageMaxBytes": int(inventory.global_var("medledger_batch_absolute_max_bytes")) + 1048576,
         },
         "orderer": {
             "orderers": [str(hostvars[host]["fabric_orderer_name"]) for host in inventory.members("orderers")],

@@ -85,15 +85,21 @@ projected:
 {{- end -}}
 
 {{/*
-The init container that gives a pod its TLS identity (medledger-k8s-enrol): enrolled at its organisation's TLS
-CA with the secret the registration Job keeps for this pod, for the names it answers to, kept in the Secret
-<pod>-tls; the files land in the memory volume `tls`. Call with (dict "context" $ "organisation" ORG "hosts"
-LIST) where ORG is an entry of global.organisations and each host may use $(POD_NAME).
+The init container that gives a pod a TLS identity (medledger-k8s-enrol): enrolled at its organisation's TLS
+CA with the secret the registration Job keeps for it, for the names it answers to, kept in the Secret
+<pod>-<volume>; the files land in the memory volume <volume> (medledger-common.identityVolume), mounted at
+/var/run/medledger/<volume>. Call with (dict "context" $ "organisation" ORG "hosts" LIST) where ORG is an entry
+of global.organisations and each host may use $(POD_NAME): the pod's own identity, in volume `tls`. An identity
+several pods share (the Kafka brokers' towards ZooKeeper) adds "identity" (its name without the release) and
+"volume".
 */}}
 {{- define "medledger-common.enrolContainer" -}}
 {{- $values := .context.Values -}}
 {{- $server := .organisation.ca -}}
-name: tls
+{{- $volume := .volume | default "tls" -}}
+{{- $identity := "$(POD_NAME)" -}}
+{{- if .identity -}}{{- $identity = printf "%s-%s" .context.Release.Name .identity -}}{{- end -}}
+name: {{ $volume }}
 image: {{ include "medledger-common.image" (dict "image" $values.initImage "global" $values.global) }}
 imagePullPolicy: {{ $values.initImage.pullPolicy }}
 command: [medledger-k8s-enrol]
@@ -101,29 +107,34 @@ args:
   - --ca-address={{ include "medledger-common.caServiceName" (dict "context" .context "server" $server) }}:7054
   - --ca-name=tlsca-{{ $server }}
   - --tls-root=/etc/medledger/trust/tls-root.pem
-  - --enrolment-id=$(POD_NAME)
-  - --registration-secret=$(POD_NAME)-registration
+  - --enrolment-id={{ $identity }}
+  - --registration-secret={{ $identity }}-registration
   - --wait={{ $values.enrolWait }}
   {{- range .hosts }}
   - --host={{ . }}
   {{- end }}
-  - --out=/var/run/medledger/tls
-  - --secret-name=$(POD_NAME)-tls
+  - --out=/var/run/medledger/{{ $volume }}
+  - --secret-name=$(POD_NAME)-{{ $volume }}
 env:
   - name: POD_NAME
     valueFrom: {fieldRef: {fieldPath: metadata.name}}
 securityContext:
   {{- include "medledger-common.containerSecurityContext" .context | nindent 2 }}
 volumeMounts:
-  - {name: tls, mountPath: /var/run/medledger/tls}
+  - {name: {{ $volume }}, mountPath: /var/run/medledger/{{ $volume }}}
   - {name: trust, mountPath: /etc/medledger/trust, readOnly: true}
   - {name: api-token, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}
 {{- end -}}
 
+{{/* A memory volume for an identity's files (keys never touch a disk). Call with the volume's name. */}}
+{{- define "medledger-common.identityVolume" -}}
+name: {{ . }}
+emptyDir: {medium: Memory, sizeLimit: 1Mi}
+{{- end -}}
+
 {{/* The volumes the enrolment container needs: `tls` in memory, the roots, its API token. Call with the root context. */}}
 {{- define "medledger-common.enrolVolumes" -}}
-- name: tls
-  emptyDir: {medium: Memory, sizeLimit: 1Mi}
+- {{ include "medledger-common.identityVolume" "tls" | nindent 2 | trim }}
 - name: trust
   configMap:
     name: {{ include "medledger-common.trustConfigMap" . }}
@@ -133,13 +144,16 @@ volumeMounts:
 {{/*
 What a component's pods may do with the API: read their registrations and their stored identities, by name,
 and store an identity (Kubernetes cannot bound `create` by name). Call with (dict "context" $ "name" NAME
-"component" COMPONENT "pods" LIST-OF-POD-NAMES): a ServiceAccount NAME, its Role and RoleBinding.
+"component" COMPONENT "pods" LIST-OF-POD-NAMES): a ServiceAccount NAME, its Role and RoleBinding. Pods that
+also enrol a shared identity add "shared" (its name without the release) and "volume" (see enrolContainer).
 */}}
 {{- define "medledger-common.identityAccess" -}}
 {{- $names := list -}}
 {{- range .pods -}}
 {{- $names = append (append $names (printf "%s-registration" .)) (printf "%s-tls" .) -}}
+{{- if $.volume -}}{{- $names = append $names (printf "%s-%s" . $.volume) -}}{{- end -}}
 {{- end -}}
+{{- if .shared -}}{{- $names = append $names (printf "%s-%s-registration" .context.Release.Name .shared) -}}{{- end -}}
 apiVersion: v1
 kind: ServiceAccount
 metadata:

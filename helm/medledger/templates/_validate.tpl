@@ -57,6 +57,20 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if .Values.kafka.enabled -}}
+{{- range $ordinal := until (int .Values.kafka.replicaCount) -}}
+{{- if not (hasKey $registered (printf "kafka-%d" $ordinal)) -}}
+{{- fail (printf "fabric-ca.registrations lacks kafka-%d, one of kafka.replicaCount's %d brokers: render the values again with medledger-helm-values" $ordinal (int $.Values.kafka.replicaCount)) -}}
+{{- end -}}
+{{- end -}}
+{{- $shared := get $registered "kafka-zookeeper-client" | default dict -}}
+{{- if lt (int ($shared.enrolments | default 0)) (int .Values.kafka.replicaCount) -}}
+{{- fail (printf "fabric-ca.registrations lacks kafka-zookeeper-client with %d enrolments, one per broker (the subject they share towards ZooKeeper): render the values again with medledger-helm-values" (int .Values.kafka.replicaCount)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.kafka.enabled (le (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
+{{- fail (printf "kafka.messageMaxBytes %d is not above orderer.batch.absoluteMaxBytes %d: the brokers would refuse a full block" (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
+{{- end -}}
 {{- if gt (int .Values.orderer.batch.preferredMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes) -}}
 {{- fail "orderer.batch.preferredMaxBytes is above orderer.batch.absoluteMaxBytes" -}}
 {{- end -}}

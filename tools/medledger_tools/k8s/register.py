@@ -32,13 +32,17 @@ class Registration:
     ca: str
     type: str
     affiliation: str
+    # One per pod that enrols the identity: several share one (the Kafka brokers' subject towards ZooKeeper).
+    enrolments: int = 1
 
     @classmethod
     def parse(cls, text: str) -> Registration:
         parts = text.split(":")
-        if len(parts) != 4 or not all(parts):
-            raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:CA:TYPE:AFFILIATION")
-        return cls(*parts)
+        count = parts[4] if len(parts) == 5 else "1"
+        if len(parts) not in (4, 5) or not all(parts) or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:CA:TYPE:AFFILIATION[:ENROLMENTS]")
+        name, ca, identity_type, affiliation = parts[:4]
+        return cls(name, ca, identity_type, affiliation, int(count))
 
     @property
     def secret_name(self) -> str:
@@ -95,7 +99,7 @@ def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) ->
     parser.add_argument("--registrar-name", required=True)
     parser.add_argument("--registrar-secret-file", type=Path, required=True)
     parser.add_argument("--registration", type=Registration.parse, action="append", default=[],
-                        help="NAME:CA:TYPE:AFFILIATION of an identity to register (repeat)")  # fmt: skip
+                        help="NAME:CA:TYPE:AFFILIATION[:ENROLMENTS] of an identity to register (repeat)")  # fmt: skip
     parser.add_argument("--wait", type=float, default=900.0, help="seconds to wait for the CA server to answer")
     args = parser.parse_args(argv)
     try:
@@ -116,7 +120,7 @@ def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) ->
         def register_one(registration: Registration, registrar: Identity, secret: str) -> None:
             register(args.ca_address, registration.ca, registrar, tls_root, enrolment_id=registration.name,
                      secret=secret, affiliation=registration.affiliation, attributes={},
-                     identity_type=registration.type)  # fmt: skip
+                     max_enrollments=registration.enrolments, identity_type=registration.type)  # fmt: skip
 
         for line in register_all(store, args.registration, registrar_at, register_one):
             print(f"medledger-k8s-register: {line}", flush=True)

@@ -1,0 +1,125 @@
+"""Clients of the cluster's services as an insider makes them: a TLS client certificate signed by a CA key its
+CA server keeps in a Secret, and ZooKeeper's wire protocol (jute) over mutual TLS, spoken by hand."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import socket
+import ssl
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from medledger_tools.k8s.layout import Layout
+from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, target
+
+ZOOKEEPER = f"{RELEASE}-zookeeper"
+ZOOKEEPER_CLIENT_PORT = 2281
+# ZooKeeper's opcodes (ZooDefs.OpCode), its error codes (KeeperException.Code) and permissions (ZooDefs.Perms).
+DELETE, GET_ACL = 2, 6
+NO_AUTH, NO_NODE = -102, -101
+READ, ALL = 1, 31
+
+
+def secret(kubectl: Kubectl, name: str) -> dict[str, bytes]:
+    data = json.loads(kubectl("--namespace", NAMESPACE, "get", "secret", name, "-o", "json"))["data"]
+    return {key: base64.b64decode(value) for key, value in data.items()}
+
+
+def client_identity(kubectl: Kubectl, server: str, authority: str, folder: Path) -> tuple[Path, Path]:
+    """A TLS client certificate signed by `authority`'s key, taken (as an insider of that organisation holds it)
+    from the Secret its CA server keeps it in; the certificate file carries the CA's certificate along."""
+    stored = secret(kubectl, f"{NAMESPACE}-{RELEASE}-fabric-ca-{server}-{authority}")
+    ca_key = serialization.load_pem_private_key(stored["key.pem"], password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_certificate = x509.load_pem_x509_certificate(stored["cert.pem"])
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"client-of-{authority}")]))
+        .issuer_name(ca_certificate.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    certificate_file, key_file = folder / f"{authority}.crt", folder / f"{authority}.key"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM) + stored["cert.pem"])
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    key_file.chmod(0o600)
+    return certificate_file, key_file
+
+
+def receive(stream: ssl.SSLSocket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = stream.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        data += chunk
+    return data
+
+
+@contextmanager
+def zookeeper_session(
+    layout: Layout, kubectl: Kubectl, tls_root: bytes, identity: tuple[Path, Path]
+) -> Iterator[tuple[ssl.SSLSocket, int]]:
+    """A ZooKeeper session through the client Service over mutual TLS (ConnectRequest): the stream and its ID."""
+    context = ssl.create_default_context(cadata=tls_root.decode())
+    context.load_cert_chain(*identity)
+    address = target(layout, service_address(kubectl, "zookeeper"))
+    request = struct.pack(">iqiqi16s?", 0, 0, 30000, 0, 16, bytes(16), False)
+    with (
+        socket.create_connection((address, ZOOKEEPER_CLIENT_PORT), timeout=15) as raw,
+        context.wrap_socket(raw, server_hostname=f"{ZOOKEEPER}.{NAMESPACE}.svc") as stream,
+    ):
+        stream.sendall(struct.pack(">i", len(request)) + request)
+        (length,) = struct.unpack(">i", receive(stream, 4))
+        _version, _timeout, session_id = struct.unpack(">iiq", receive(stream, length)[:16])
+        yield stream, int(session_id)
+
+
+def jute_string(text: str) -> bytes:
+    encoded = text.encode()
+    return struct.pack(">i", len(encoded)) + encoded
+
+
+def zookeeper_call(stream: ssl.SSLSocket, xid: int, opcode: int, body: bytes) -> tuple[int, bytes]:
+    """One request (RequestHeader and body); the reply's error code and body."""
+    request = struct.pack(">ii", xid, opcode) + body
+    stream.sendall(struct.pack(">i", len(request)) + request)
+    (length,) = struct.unpack(">i", receive(stream, 4))
+    reply = receive(stream, length)
+    _xid, _zxid, error = struct.unpack(">iqi", reply[:16])
+    return error, reply[16:]
+
+
+def zookeeper_acl(stream: ssl.SSLSocket, path: str) -> list[tuple[int, str, str]]:
+    """A znode's ACL: (permissions, scheme, id) of each entry."""
+    error, body = zookeeper_call(stream, 1, GET_ACL, jute_string(path))
+    assert error == 0, f"getACL {path}: error {error}"
+    (count,), offset, entries = struct.unpack(">i", body[:4]), 4, []
+    for _ in range(count):
+        (permissions,), offset = struct.unpack(">i", body[offset : offset + 4]), offset + 4
+        fields = []
+        for _field in range(2):
+            (size,), offset = struct.unpack(">i", body[offset : offset + 4]), offset + 4
+            fields.append(body[offset : offset + size].decode())
+            offset += size
+        entries.append((permissions, fields[0], fields[1]))
+    return entries
+
+
+def zookeeper_delete(stream: ssl.SSLSocket, path: str) -> int:
+    """Delete a znode whatever its version: ZooKeeper's error code (0 when it is gone)."""
+    error, _body = zookeeper_call(stream, 2, DELETE, jute_string(path) + struct.pack(">i", -1))
+    return error
