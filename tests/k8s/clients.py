@@ -9,10 +9,11 @@ import json
 import socket
 import ssl
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -123,3 +124,13 @@ def zookeeper_delete(stream: ssl.SSLSocket, path: str) -> int:
     """Delete a znode whatever its version: ZooKeeper's error code (0 when it is gone)."""
     error, _body = zookeeper_call(stream, 2, DELETE, jute_string(path) + struct.pack(">i", -1))
     return error
+
+
+def assert_another_organisations_identity_is_refused(
+    kubectl: Kubectl, folder: Path, connect: Callable[[tuple[Path, Path]], object]
+) -> None:
+    """`connect` with a client certificate of the government's own TLS CA fails at the handshake: that CA chains
+    to the same TLS root as the ordering service's, so a server trusting the root would let it through."""
+    identity = client_identity(kubectl, "ca1", "tlsca-ca1", folder)
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        connect(identity)

@@ -448,7 +448,7 @@ def test_signature_rules_are_read_in_configtx_notation(admin: ModuleType) -> Non
 class RecordingPeerAdmin:
     """medledger-peer-admin's PeerAdmin with the peer CLI recorded instead of run (configtxlator is real).
     The ordering service answers `fetch 0` with `orderer_block` (NOT_FOUND when None) and `create` with
-    `created_block`."""
+    `created_block`, and orders an `update` at once (the configuration served moves to its next sequence)."""
 
     def __init__(self, admin: ModuleType, network: Network, joined: list[str]) -> None:
         channel_dir = network.folder / "channels"
@@ -481,6 +481,9 @@ class RecordingPeerAdmin:
                 Path(args[3]).write_bytes(self.orderer_block.read_bytes())
             if args[:2] == ("channel", "create") and self.created_block:
                 Path(args[args.index("--outputBlock") + 1]).write_bytes(self.created_block.read_bytes())
+            if args[:2] == ("channel", "update"):
+                config = self.current["data"]["data"][0]["payload"]["data"]["config"]
+                config["sequence"] = str(int(config.get("sequence", 0)) + 1)
             return ""
 
         self.admin.run = run
