@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from medledger_tools.paths import REPO_ROOT
 
 from .certificates import Issued, issue
-from .test_fabric_admin import admin_command, channel_config_module
+from .test_fabric_admin import admin_command, channel_config_module, freeze_clock
 
 
 def fabric_bin() -> Path | None:
@@ -535,9 +535,7 @@ def test_a_peer_joins_a_channel_that_gained_a_member_since_its_genesis_block(
     """An organisation onboarded later is in the channel's configuration now, not in its block 0: the block is
     accepted as the ordering service's own block 0 of a channel whose current configuration is the inventory's.
     (A clock that moves on 7 s per look: the wait for a lagging orderer ends at once.)"""
-    clock = iter(range(0, 10_000, 7))
-    monkeypatch.setattr(admin.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(admin.time, "sleep", lambda seconds: None)
+    freeze_clock(monkeypatch, admin)
     peer = RecordingPeerAdmin(admin, network, joined=[])
     spec = str(network.spec_file("kafka", "datausagechannel"))
     before = network.block("kafka", "datausagechannel", without_third_party)

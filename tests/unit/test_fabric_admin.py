@@ -240,14 +240,17 @@ def lossy_ordering_service(module: ModuleType, config: dict[str, Any], losses: i
     return LossyAdmin, served
 
 
-@pytest.fixture
-def frozen_time(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def freeze_clock(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> ModuleType:
     """The admin command's module with a clock that moves on 7 s per look, and sleeps that return at once."""
-    module = admin_command()
     clock = iter(range(0, 10_000, 7))
     monkeypatch.setattr(module.time, "monotonic", lambda: next(clock))
     monkeypatch.setattr(module.time, "sleep", lambda seconds: None)
     return module
+
+
+@pytest.fixture
+def frozen_time(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return freeze_clock(monkeypatch, admin_command())
 
 
 def to_new(config: dict[str, Any]) -> bool:
