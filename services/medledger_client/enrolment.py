@@ -108,6 +108,13 @@ def enrol(
     return Enrolled(base64.b64decode(result["Cert"]), base64.b64decode(result["ServerInfo"]["CAChain"]), key)
 
 
+def ca_chain(ca_address: str, ca_name: str, tls_root_pem: bytes) -> bytes:
+    """The certificate chain ca_name serves (its own certificate, then its issuers'): public, no credentials."""
+    body = json.dumps({"caname": ca_name}).encode()
+    result = _call(ca_address, "/api/v1/cainfo", body, "", tls_root_pem, what=f"the chain of {ca_name}")
+    return base64.b64decode(result["CAChain"])
+
+
 def register(
     ca_address: str,
     ca_name: str,

@@ -100,3 +100,22 @@ def test_a_schema_refusal_names_the_value_before_anything_is_rendered() -> None:
     )  # fmt: skip
     assert result.returncode != 0
     assert "'/global/consensus': value must be one of 'kafka', 'etcdraft'" in result.stderr
+
+
+def test_the_clusters_channels_get_the_vms_policies_and_acls() -> None:
+    """helm/orderer's configtx.yaml repeats the channel defaults of roles/fabric_orderer's template (Helm cannot
+    read the role's Jinja): the Application, Channel and Orderer policies and the ACLs must stay the same."""
+    values, configmap = "helm/orderer/ci/paper-values.yaml", "templates/configmap.yaml"
+    rendered = run([tool("helm", "helm"), "template", "paper", "helm/orderer", "--namespace", "medledger",
+                    "--values", values, "--show-only", configmap])  # fmt: skip
+    cluster = yaml.safe_load(yaml.safe_load(rendered)["data"]["configtx.yaml"])
+    template = (REPO_ROOT / "roles" / "fabric_orderer" / "templates" / "configtx.yaml.j2").read_text()
+    capabilities = template[template.index("Capabilities:\n") : template.index("Orderer: &OrdererDefaults")]
+    vms = yaml.safe_load(capabilities + template[template.index("Application: &") : template.index("Profiles:")])
+    assert cluster["Application"] == vms["Application"]
+    assert cluster["Channel"] == vms["Channel"]
+    orderer_policies = template[template.index("  Policies:\n    Readers: {Type: ImplicitMeta") :]
+    assert (
+        cluster["Orderer"]["Policies"]
+        == yaml.safe_load(orderer_policies[: orderer_policies.index("  Capabilities:")])["Policies"]
+    )

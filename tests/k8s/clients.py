@@ -24,6 +24,10 @@ from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, tar
 
 ZOOKEEPER = f"{RELEASE}-zookeeper"
 ZOOKEEPER_CLIENT_PORT = 2281
+KAFKA, KAFKA_PORT = f"{RELEASE}-kafka", 9093
+# Kafka's API keys and error codes (its protocol guide).
+METADATA, API_VERSIONS = 3, 18
+TOPIC_AUTHORIZATION_FAILED = 29
 # ZooKeeper's opcodes (ZooDefs.OpCode), its error codes (KeeperException.Code) and permissions (ZooDefs.Perms).
 DELETE, GET_ACL = 2, 6
 NO_AUTH, NO_NODE = -102, -101
@@ -134,3 +138,68 @@ def assert_another_organisations_identity_is_refused(
     identity = client_identity(kubectl, "ca1", "tlsca-ca1", folder)
     with pytest.raises((ssl.SSLError, ConnectionError)):
         connect(identity)
+
+
+def kafka_call(
+    layout: Layout,
+    kubectl: Kubectl,
+    tls_root: bytes,
+    identity: tuple[Path, Path],
+    *,
+    api_key: int,
+    version: int,
+    body: bytes,
+) -> tuple[int, bytes]:
+    """One Kafka request through the brokers' Service over mutual TLS (header v1, correlation ID 7): the answer's
+    correlation ID and body."""
+    context = ssl.create_default_context(cadata=tls_root.decode())
+    context.load_cert_chain(*identity)
+    request = struct.pack(">hhih", api_key, version, 7, 4) + b"test" + body
+    address = target(layout, service_address(kubectl, "kafka"))
+    with (
+        socket.create_connection((address, KAFKA_PORT), timeout=15) as raw,
+        context.wrap_socket(raw, server_hostname=f"{KAFKA}.{NAMESPACE}.svc") as stream,
+    ):
+        stream.sendall(struct.pack(">i", len(request)) + request)
+        (length,) = struct.unpack(">i", receive(stream, 4))
+        answer = receive(stream, length)
+    return int(struct.unpack(">i", answer[:4])[0]), answer[4:]
+
+
+class KafkaReader:
+    """Kafka's big-endian fields, read in order."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.offset = data, 0
+
+    def number(self, form: str) -> int:
+        (value,) = struct.unpack_from(f">{form}", self.data, self.offset)
+        self.offset += struct.calcsize(form)
+        return int(value)
+
+    def string(self) -> str:
+        length = self.number("h")
+        text = self.data[self.offset : self.offset + max(length, 0)].decode()
+        self.offset += max(length, 0)
+        return text
+
+
+def topic_metadata(
+    layout: Layout, kubectl: Kubectl, tls_root: bytes, identity: tuple[Path, Path], topic: str
+) -> tuple[int, list[int]]:
+    """Metadata (v1) of one topic as the identity may see it: its error code and each partition's replica count."""
+    request = struct.pack(">ih", 1, len(topic)) + topic.encode()
+    _correlation, body = kafka_call(layout, kubectl, tls_root, identity, api_key=METADATA, version=1, body=request)
+    reader = KafkaReader(body)
+    for _broker in range(reader.number("i")):
+        reader.number("i"), reader.string(), reader.number("i"), reader.string()  # ID, host, port, rack
+    reader.number("i")  # the controller
+    assert reader.number("i") == 1, "one topic asked about, one answered"
+    error, _name, _internal = reader.number("h"), reader.string(), reader.number("b")
+    replicas = []
+    for _partition in range(reader.number("i")):
+        reader.number("h"), reader.number("i"), reader.number("i")  # its error, index and leader
+        replicas.append(reader.number("i"))
+        reader.offset += 4 * replicas[-1]
+        reader.offset += 4 * reader.number("i")  # the in-sync replicas
+    return error, replicas

@@ -102,11 +102,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
-    ready, the registrations made, the ZooKeeper ensemble in a quorum and the brokers listening; uninstalled
-    afterwards."""
+    ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening and the orderers
+    healthy; uninstalled afterwards."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
-    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper", "kafka")
+    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper", "kafka", "fabric")
     run(helm, "dependency", "build", "--skip-refresh", "helm/medledger")
     run(helm, kubeconfig, "install", RELEASE, "helm/medledger", "--namespace", NAMESPACE, "--create-namespace",
         "--values", str(values))  # fmt: skip
@@ -118,7 +118,7 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
             wait_for_service(layout, kubectl, f"fabric-ca-{server}", 7054)
         kubectl("--namespace", NAMESPACE, "wait", "--for=condition=complete", "job",
                 "--selector=app.kubernetes.io/component=ca0-register", "--timeout=300s")  # fmt: skip
-        for statefulset in ("zookeeper", "kafka"):
+        for statefulset in ("zookeeper", "kafka", "orderer"):
             kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-{statefulset}",
                     "--timeout=300s")  # fmt: skip
         yield RELEASE

@@ -7,9 +7,6 @@ nor change the ACL that keeps it."""
 from __future__ import annotations
 
 import re
-import socket
-import ssl
-import struct
 from pathlib import Path
 
 import pytest
@@ -19,40 +16,31 @@ from cryptography.x509.oid import NameOID
 from medledger_tools.k8s.layout import Layout
 from tests.k8s.clients import (
     ALL,
+    API_VERSIONS,
+    KAFKA_PORT,
     NO_AUTH,
     READ,
     assert_another_organisations_identity_is_refused,
     client_identity,
-    receive,
+    kafka_call,
     secret,
     zookeeper_acl,
     zookeeper_delete,
     zookeeper_session,
 )
-from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, target
+from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl
 
 pytestmark = pytest.mark.k8s
 
 KAFKA = f"{RELEASE}-kafka"
 BROKERS = [f"{KAFKA}-{ordinal}" for ordinal in range(4)]
-PORT = 9093
-# Kafka's ApiVersions request (v0, correlation ID 7): any authenticated client may send it.
-API_VERSIONS = struct.pack(">hhih", 18, 0, 7, 4) + b"test"
+PORT = KAFKA_PORT
 
 
 def api_versions(layout: Layout, kubectl: Kubectl, tls_root: bytes, identity: tuple[Path, Path]) -> int:
-    """ApiVersions through the brokers' Service over mutual TLS: the correlation ID of the answer."""
-    context = ssl.create_default_context(cadata=tls_root.decode())
-    context.load_cert_chain(*identity)
-    address = target(layout, service_address(kubectl, "kafka"))
-    with (
-        socket.create_connection((address, PORT), timeout=15) as raw,
-        context.wrap_socket(raw, server_hostname=f"{KAFKA}.{NAMESPACE}.svc") as stream,
-    ):
-        stream.sendall(struct.pack(">i", len(API_VERSIONS)) + API_VERSIONS)
-        (length,) = struct.unpack(">i", receive(stream, 4))
-        (correlation,) = struct.unpack(">i", receive(stream, length)[:4])
-    return int(correlation)
+    """ApiVersions (v0) through the brokers' Service over mutual TLS: the correlation ID of the answer."""
+    correlation, _body = kafka_call(layout, kubectl, tls_root, identity, api_key=API_VERSIONS, version=0, body=b"")
+    return correlation
 
 
 def test_every_broker_is_registered_in_zookeeper(release: str, kubectl: Kubectl) -> None:

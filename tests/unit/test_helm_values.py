@@ -22,7 +22,8 @@ def test_the_papers_topology_becomes_the_umbrellas_values(paper: topology.Topolo
     channels = {channel["name"]: channel["organisations"] for channel in values["global"]["channels"]}
     assert channels["patientchannel"] == ["OrgPatient", "OrgGovernment"]
     assert (values["zookeeper"]["replicaCount"], values["kafka"]["replicaCount"]) == (3, 4)
-    assert values["orderer"]["orderers"] == ["orderer0", "orderer1", "orderer2"]
+    assert (values["orderer"]["replicaCount"], values["orderer"]["kafkaBrokers"]) == (3, 4)
+    assert values["kafka"]["clients"] == ["orderer-0", "orderer-1", "orderer-2"], "the orderers, and nobody else"
     assert values["orderer"]["batch"] == {
         "timeout": "2s", "maxMessageCount": 100, "preferredMaxBytes": 524288, "absoluteMaxBytes": 10485760,
     }  # fmt: skip
@@ -33,25 +34,30 @@ def test_the_papers_topology_becomes_the_umbrellas_values(paper: topology.Topolo
     }  # fmt: skip
 
 
-def test_each_zookeeper_and_kafka_pod_is_registered_at_the_orderer_organisations_tls_ca(
-    paper: topology.Topology,
-) -> None:
+def test_each_ordering_pod_is_registered_in_the_orderer_organisation(paper: topology.Topology) -> None:
     registrations = helm_values.render(paper)["fabric-ca"]["registrations"]
-    assert [(item["name"], item["enrolments"]) for item in registrations] == [
+    tls = [item for item in registrations if item["ca"] == "tlsca-ca0"]
+    assert [(item["name"], item["enrolments"]) for item in tls] == [
+        *((f"orderer-{ordinal}", 1) for ordinal in range(3)),
         *((f"zookeeper-{ordinal}", 1) for ordinal in range(3)),
         *((f"kafka-{ordinal}", 1) for ordinal in range(4)),
         ("kafka-zookeeper-client", 4),  # each of the 4 brokers enrols the subject they share towards ZooKeeper
     ]
-    assert {(item["server"], item["ca"], item["affiliation"]) for item in registrations} == {
-        ("ca0", "tlsca-ca0", "orgorderer")
-    }
+    assert {(item["server"], item["type"], item["affiliation"]) for item in tls} == {("ca0", "client", "orgorderer")}
+    # An orderer signs blocks with an MSP identity whose role (NodeOU) is `orderer`, from its organisation's CA.
+    msps = [item for item in registrations if item["ca"] != "tlsca-ca0"]
+    assert [(item["name"], item["ca"], item["type"]) for item in msps] == [
+        (f"orderer-{ordinal}", "ca-orgorderer", "orderer") for ordinal in range(3)
+    ]
 
 
 def test_the_raft_overlay_turns_kafka_and_zookeeper_off() -> None:
     values = helm_values.render(topology.load(str(INVENTORIES / "paper"), str(INVENTORIES / "raft")))
     assert values["global"]["consensus"] == "etcdraft"
     assert values["kafka"]["enabled"] is False and values["zookeeper"]["enabled"] is False
-    assert values["fabric-ca"]["registrations"] == [], "no ZooKeeper or Kafka pods, no identities for them"
+    names = {item["name"] for item in values["fabric-ca"]["registrations"]}
+    assert names == {"orderer-0", "orderer-1", "orderer-2"}, "no ZooKeeper or Kafka pods, no identities for them"
+    assert values["kafka"]["clients"] == []
 
 
 def test_a_broken_inventory_renders_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,17 @@ def enrolled(serial: str) -> Enrolled:
     return Enrolled(certificate, ISSUER + TLS_ROOT, ec.generate_private_key(ec.SECP256R1()))
 
 
-def never() -> Enrolled:
+def tls_files(serial: str) -> Callable[[], dict[str, bytes]]:
+    return lambda: enrol.tls_files(enrolled(serial), TLS_ROOT)
+
+
+def never() -> dict[str, bytes]:
     raise AssertionError("enrolled again: the CA allows one enrolment per identity")
 
 
 def test_the_first_start_enrols_and_stores_the_identity(tmp_path: Path) -> None:
     secrets, folder = Secrets(), tmp_path / "tls"
-    assert enrol.ensure_identity(secrets, "zookeeper-0-tls", folder, TLS_ROOT, lambda: enrolled("one")) == "enrolled"
+    assert enrol.ensure_identity(secrets, "zookeeper-0-tls", folder, "tls", tls_files("one")) == "enrolled"
     stored = secrets.secrets["zookeeper-0-tls"]
     assert set(stored) == {"tls.key", "tls.crt", "ca.crt", "keystore.pem", "truststore.pem"}
     assert stored["keystore.pem"] == stored["tls.key"] + stored["tls.crt"] + ISSUER + TLS_ROOT, "key, then chain"
@@ -59,17 +64,15 @@ def test_the_first_start_enrols_and_stores_the_identity(tmp_path: Path) -> None:
 
 def test_a_restart_restores_the_stored_identity_without_enrolling(tmp_path: Path) -> None:
     secrets = Secrets()
-    enrol.ensure_identity(secrets, "kafka-1-tls", tmp_path / "first", TLS_ROOT, lambda: enrolled("one"))
-    assert enrol.ensure_identity(secrets, "kafka-1-tls", tmp_path / "again", TLS_ROOT, never) == "restored"
+    enrol.ensure_identity(secrets, "kafka-1-tls", tmp_path / "first", "tls", tls_files("one"))
+    assert enrol.ensure_identity(secrets, "kafka-1-tls", tmp_path / "again", "tls", never) == "restored"
     assert (tmp_path / "again" / "tls.key").read_bytes() == (tmp_path / "first" / "tls.key").read_bytes()
 
 
 def test_two_starts_racing_both_use_the_identity_stored_first(tmp_path: Path) -> None:
     first = enrol.tls_files(enrolled("first"), TLS_ROOT)
     secrets = Secrets(taken=first)
-    assert enrol.ensure_identity(secrets, "peer-0-tls", tmp_path / "tls", TLS_ROOT, lambda: enrolled("mine")) == (
-        "restored"
-    )
+    assert enrol.ensure_identity(secrets, "peer-0-tls", tmp_path / "tls", "tls", tls_files("mine")) == ("restored")
     assert (tmp_path / "tls" / "tls.crt").read_bytes() == first["tls.crt"]
 
 
@@ -77,7 +80,7 @@ def test_a_stored_identity_missing_a_file_is_refused_and_nothing_written(tmp_pat
     secrets = Secrets()
     secrets.secrets["peer-0-tls"] = {"tls.crt": b"certificate", "ca.crt": TLS_ROOT}
     with pytest.raises(ApiError, match=r"lacks keystore\.pem, tls\.key, truststore\.pem: delete the Secret"):
-        enrol.ensure_identity(secrets, "peer-0-tls", tmp_path / "tls", TLS_ROOT, never)
+        enrol.ensure_identity(secrets, "peer-0-tls", tmp_path / "tls", "tls", never)
     assert not (tmp_path / "tls").exists()
 
 

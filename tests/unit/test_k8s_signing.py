@@ -80,6 +80,8 @@ def test_an_expected_request_from_its_server_is_signed_as_a_ca_one_level_deep(
     constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert constraints.ca and constraints.path_length == 0, "the root decides the depth, not the request"
     assert certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "OrgPatient"
+    # A leaf Fabric CA backdates 5 minutes must fall inside its CA's validity (a root made a minute ago bounds it).
+    assert certificate.not_valid_before_utc == ROOTS["enrolment"][1].not_valid_before_utc
 
 
 def test_a_servers_tls_certificate_names_its_service_and_is_no_ca(expected: dict[str, signing.Expected]) -> None:

@@ -32,26 +32,39 @@ def organisation_values(organisation: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tls_registration(name: str, organisation: dict[str, Any], enrolments: int = 1) -> dict[str, Any]:
-    """A pod's TLS identity at its organisation's TLS CA, enrolled once by each pod that presents it."""
+def registration(
+    name: str, organisation: dict[str, Any], msp_type: str | None = None, enrolments: int = 1
+) -> dict[str, Any]:
+    """A pod's identity at its organisation's TLS CA, or with msp_type (its NodeOU role) at its enrolment CA;
+    enrolled once by each pod that presents it."""
     server = str(organisation["ca"])
-    return {"name": name, "server": server, "ca": f"tlsca-{server}", "type": "client",
+    ca = f"ca-{str(organisation['name']).lower()}" if msp_type else f"tlsca-{server}"
+    return {"name": name, "server": server, "ca": ca, "type": msp_type or "client",
             "affiliation": str(organisation["name"]).lower(), "enrolments": enrolments}  # fmt: skip
 
 
+def ordering_pods(inventory: topology.Topology) -> dict[str, int]:
+    """How many pods of each ordering component, as the StatefulSets name them (<component>-<ordinal>)."""
+    groups = {"orderer": "orderers", "zookeeper": "zookeeper", "kafka": "kafka"}
+    return {component: len(inventory.members(group)) for component, group in groups.items()}
+
+
 def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, Any]]:
-    """The identities the CA servers register for the pods, at the orderer organisation's TLS CA as on the VMs:
-    each ZooKeeper server's and each broker's, and the subject every broker presents to ZooKeeper (the owner
-    of the znodes they share), which each broker enrols once."""
-    if not kafka:
-        return []
+    """The identities the CA servers register for the pods, in the orderer organisation as on the VMs: each
+    orderer's TLS identity and its MSP (role `orderer`); with Kafka, each ZooKeeper server's and each broker's
+    TLS identity, and the subject every broker presents to ZooKeeper (the owner of the znodes they share),
+    which each broker enrols once."""
     orderer_organisation = next(org for org in inventory.organisations.values() if org["kind"] == "orderer")
-    ensemble, brokers = len(inventory.members("zookeeper")), len(inventory.members("kafka"))
-    return [
-        *(tls_registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(ensemble)),
-        *(tls_registration(f"kafka-{ordinal}", orderer_organisation) for ordinal in range(brokers)),
-        tls_registration(topology.KAFKA_ZOOKEEPER_CLIENT, orderer_organisation, enrolments=brokers),
-    ]
+    pods = ordering_pods(inventory)
+    found = []
+    for ordinal in range(pods["orderer"]):
+        found += [registration(f"orderer-{ordinal}", orderer_organisation),
+                  registration(f"orderer-{ordinal}", orderer_organisation, msp_type="orderer")]  # fmt: skip
+    if kafka:
+        found += [registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(pods["zookeeper"])]
+        found += [registration(f"kafka-{ordinal}", orderer_organisation) for ordinal in range(pods["kafka"])]
+        found.append(registration(topology.KAFKA_ZOOKEEPER_CLIENT, orderer_organisation, enrolments=pods["kafka"]))
+    return found
 
 
 def render(inventory: topology.Topology) -> dict[str, Any]:
@@ -60,6 +73,8 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
     hostvars = inventory.hostvars
     organisations = list(inventory.organisations.values())
     cas = sorted({str(hostvars[host]["fabric_ca_name"]) for host in inventory.members("cas")})
+    pods = ordering_pods(inventory)
+    replication_factor = int(inventory.global_var("medledger_kafka_replication_factor", 3))
     return {
         "global": {
             "consensus": consensus,
@@ -72,17 +87,21 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
             ],
             "registrations": registrations(inventory, kafka),
         },
-        "zookeeper": {"enabled": kafka, "replicaCount": len(inventory.members("zookeeper"))},
+        "zookeeper": {"enabled": kafka, "replicaCount": pods["zookeeper"]},
         "kafka": {
             "enabled": kafka,
-            "replicaCount": len(inventory.members("kafka")),
-            "replicationFactor": int(inventory.global_var("medledger_kafka_replication_factor", 3)),
+            "replicaCount": pods["kafka"],
+            # The brokers' only clients: the orderers' TLS identities (their pods' names without the release).
+            "clients": [f"orderer-{ordinal}" for ordinal in range(pods["orderer"])] if kafka else [],
+            "replicationFactor": replication_factor,
             "minInsyncReplicas": int(inventory.global_var("medledger_kafka_min_insync_replicas", 2)),
             # As roles/kafka: a batch of the orderers' largest size, with room for Kafka's own framing.
             "messageMaxBytes": int(inventory.global_var("medledger_batch_absolute_max_bytes")) + 1048576,
         },
         "orderer": {
-            "orderers": [str(hostvars[host]["fabric_orderer_name"]) for host in inventory.members("orderers")],
+            "replicaCount": pods["orderer"],
+            "kafkaBrokers": pods["kafka"],
+            "kafka": {"replicationFactor": replication_factor},
             "batch": {
                 "timeout": str(inventory.global_var("medledger_batch_timeout")),
                 "maxMessageCount": int(inventory.global_var("medledger_batch_max_message_count")),

@@ -34,3 +34,13 @@ kafka-zookeeper-client
 {{- range (fromYamlArray (include "kafka.pods" .)) -}}{{- $users = append $users (printf "User:%s" .) -}}{{- end -}}
 {{- join ";" $users -}}
 {{- end -}}
+
+
+{{/* kafka-acls' --allow-principal arguments: each client's certificate name (its pod's, with the release). */}}
+{{- define "kafka.clientPrincipals" -}}
+{{- $arguments := list -}}
+{{- range .Values.clients -}}
+{{- $arguments = append $arguments (printf "--allow-principal User:%s-%s" $.Release.Name .) -}}
+{{- end -}}
+{{- join " " $arguments -}}
+{{- end -}}

@@ -89,14 +89,15 @@ The init container that gives a pod a TLS identity (medledger-k8s-enrol): enroll
 CA with the secret the registration Job keeps for it, for the names it answers to, kept in the Secret
 <pod>-<volume>; the files land in the memory volume <volume> (medledger-common.identityVolume), mounted at
 /var/run/medledger/<volume>. Call with (dict "context" $ "organisation" ORG "hosts" LIST) where ORG is an entry
-of global.organisations and each host may use $(POD_NAME): the pod's own identity, in volume `tls`. An identity
-several pods share (the Kafka brokers' towards ZooKeeper) adds "identity" (its name without the release) and
-"volume".
+of global.organisations and each host may use $(POD_NAME): the pod's own identity, in volume `tls`. "kind" "msp"
+enrols the pod's MSP at its organisation's enrolment CA instead (volume `msp`, no hosts). An identity several pods
+share (the Kafka brokers' towards ZooKeeper) adds "identity" (its name without the release) and "volume".
 */}}
 {{- define "medledger-common.enrolContainer" -}}
 {{- $values := .context.Values -}}
 {{- $server := .organisation.ca -}}
-{{- $volume := .volume | default "tls" -}}
+{{- $msp := eq (.kind | default "tls") "msp" -}}
+{{- $volume := .volume | default (ternary "msp" "tls" $msp) -}}
 {{- $identity := "$(POD_NAME)" -}}
 {{- if .identity -}}{{- $identity = printf "%s-%s" .context.Release.Name .identity -}}{{- end -}}
 name: {{ $volume }}
@@ -105,7 +106,13 @@ imagePullPolicy: {{ $values.initImage.pullPolicy }}
 command: [medledger-k8s-enrol]
 args:
   - --ca-address={{ include "medledger-common.caServiceName" (dict "context" .context "server" $server) }}:7054
+  {{- if $msp }}
+  - --ca-name=ca-{{ lower .organisation.name }}
+  - --kind=msp
+  - --enrolment-root=/etc/medledger/trust/enrolment-root.pem
+  {{- else }}
   - --ca-name=tlsca-{{ $server }}
+  {{- end }}
   - --tls-root=/etc/medledger/trust/tls-root.pem
   - --enrolment-id={{ $identity }}
   - --registration-secret={{ $identity }}-registration
@@ -145,14 +152,19 @@ emptyDir: {medium: Memory, sizeLimit: 1Mi}
 What a component's pods may do with the API: read their registrations and their stored identities, by name,
 and store an identity (Kubernetes cannot bound `create` by name). Call with (dict "context" $ "name" NAME
 "component" COMPONENT "pods" LIST-OF-POD-NAMES): a ServiceAccount NAME, its Role and RoleBinding. Pods that
-also enrol a shared identity add "shared" (its name without the release) and "volume" (see enrolContainer).
+also enrol a shared identity add "shared" (its name without the release) and "volume" (see enrolContainer);
+"volumes" lists further identities of each pod (an orderer's `msp`); "secrets" further Secrets they read.
 */}}
 {{- define "medledger-common.identityAccess" -}}
 {{- $names := list -}}
 {{- range .pods -}}
 {{- $names = append (append $names (printf "%s-registration" .)) (printf "%s-tls" .) -}}
-{{- if $.volume -}}{{- $names = append $names (printf "%s-%s" . $.volume) -}}{{- end -}}
+{{- $pod := . -}}
+{{- range (compact (append ($.volumes | default list) ($.volume | default ""))) -}}
+{{- $names = append $names (printf "%s-%s" $pod .) -}}
 {{- end -}}
+{{- end -}}
+{{- $names = concat $names ($.secrets | default list) -}}
 {{- if .shared -}}{{- $names = append $names (printf "%s-%s-registration" .context.Release.Name .shared) -}}{{- end -}}
 apiVersion: v1
 kind: ServiceAccount

@@ -68,6 +68,29 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- fail (printf "fabric-ca.registrations lacks kafka-zookeeper-client with %d enrolments, one per broker (the subject they share towards ZooKeeper): render the values again with medledger-helm-values" (int .Values.kafka.replicaCount)) -}}
 {{- end -}}
 {{- end -}}
+{{- range $ordinal := until (int .Values.orderer.replicaCount) -}}
+{{- $pod := printf "orderer-%d" $ordinal -}}
+{{- $kinds := list -}}
+{{- range (index $.Values "fabric-ca").registrations -}}
+{{- if eq .name $pod }}{{ $kinds = append $kinds .type }}{{ end -}}
+{{- end -}}
+{{- if not (and (has "client" $kinds) (has "orderer" $kinds)) -}}
+{{- fail (printf "fabric-ca.registrations lacks %s's TLS identity (type client) or its MSP (type orderer), one of orderer.replicaCount's %d orderers: render the values again with medledger-helm-values" $pod (int $.Values.orderer.replicaCount)) -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.kafka.enabled -}}
+{{- $clients := list -}}
+{{- range $ordinal := until (int .Values.orderer.replicaCount) }}{{ $clients = append $clients (printf "orderer-%d" $ordinal) }}{{ end -}}
+{{- if ne (toJson .Values.kafka.clients) (toJson $clients) -}}
+{{- fail (printf "kafka.clients %s is not the orderers %s: the brokers would refuse an orderer or serve a stranger; render the values again with medledger-helm-values" (toJson .Values.kafka.clients) (toJson $clients)) -}}
+{{- end -}}
+{{- if ne (int .Values.orderer.kafkaBrokers) (int .Values.kafka.replicaCount) -}}
+{{- fail (printf "orderer.kafkaBrokers %d is not kafka.replicaCount %d: the system channel would name brokers that do not exist" (int .Values.orderer.kafkaBrokers) (int .Values.kafka.replicaCount)) -}}
+{{- end -}}
+{{- if ne (int .Values.orderer.kafka.replicationFactor) (int .Values.kafka.replicationFactor) -}}
+{{- fail (printf "orderer.kafka.replicationFactor %d is not kafka.replicationFactor %d" (int .Values.orderer.kafka.replicationFactor) (int .Values.kafka.replicationFactor)) -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.kafka.enabled (le (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
 {{- fail (printf "kafka.messageMaxBytes %d is not above orderer.batch.absoluteMaxBytes %d: the brokers would refuse a full block" (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
 {{- end -}}

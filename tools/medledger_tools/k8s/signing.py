@@ -35,6 +35,9 @@ from medledger_tools import topology
 SIGNER_DOMAIN = "medledger.org"
 AUTHORITY_DAYS = 3650
 TLS_DAYS = 825
+# Fabric's MSP checks a chain as of the moment its leaf begins, and Fabric CA backdates a leaf 5 minutes: a CA
+# certificate begins an hour before it is signed (never before its root), so that the first leaves it issues pass.
+BACKDATE = datetime.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def issue(request_pem: bytes, wanted: Expected, root_key: ec.EllipticCurvePrivat
         .issuer_name(root.subject)
         .public_key(key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_before(max(now - BACKDATE, root.not_valid_before_utc))
         .not_valid_after(min(now + datetime.timedelta(days=days), root.not_valid_after_utc))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
