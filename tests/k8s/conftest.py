@@ -102,8 +102,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
-    ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening and the orderers
-    healthy; uninstalled afterwards."""
+    ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening, the orderers
+    serving and every peer in its channels; uninstalled afterwards."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
     run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper", "kafka", "fabric")
@@ -121,6 +121,9 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
         for statefulset in ("zookeeper", "kafka", "orderer"):
             kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-{statefulset}",
                     "--timeout=300s")  # fmt: skip
+        # Each peer organisation's channel Job: its channels created, its peers joined.
+        kubectl("--namespace", NAMESPACE, "wait", "--for=condition=complete", "job",
+                "--selector=app.kubernetes.io/name=peer", "--timeout=600s")  # fmt: skip
         yield RELEASE
     finally:
         run(helm, kubeconfig, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")

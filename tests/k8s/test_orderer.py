@@ -28,10 +28,10 @@ SYSTEM_CHANNEL = "systemchannel"
 
 
 def own_identity(kubectl: Kubectl, pod: str, folder: Path) -> tuple[Path, Path]:
-    """The TLS identity a pod stored (what its own process presents)."""
+    """The TLS identity a pod stored (what its own process presents), the certificate with its issuing CA."""
     stored = secret(kubectl, f"{pod}-tls")
     certificate, key = folder / f"{pod}.crt", folder / f"{pod}.key"
-    certificate.write_bytes(stored["tls.crt"])
+    certificate.write_bytes(stored["tls.crt"] + stored["truststore.pem"])  # with its TLS CA: the root is trusted
     key.write_bytes(stored["tls.key"])
     key.chmod(0o600)
     return certificate, key

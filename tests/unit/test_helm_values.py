@@ -36,7 +36,8 @@ def test_the_papers_topology_becomes_the_umbrellas_values(paper: topology.Topolo
 
 def test_each_ordering_pod_is_registered_in_the_orderer_organisation(paper: topology.Topology) -> None:
     registrations = helm_values.render(paper)["fabric-ca"]["registrations"]
-    tls = [item for item in registrations if item["ca"] == "tlsca-ca0"]
+    ordering = ("orderer-", "zookeeper-", "kafka-")
+    tls = [item for item in registrations if item["ca"] == "tlsca-ca0" and item["name"].startswith(ordering)]
     assert [(item["name"], item["enrolments"]) for item in tls] == [
         *((f"orderer-{ordinal}", 1) for ordinal in range(3)),
         *((f"zookeeper-{ordinal}", 1) for ordinal in range(3)),
@@ -45,7 +46,7 @@ def test_each_ordering_pod_is_registered_in_the_orderer_organisation(paper: topo
     ]
     assert {(item["server"], item["type"], item["affiliation"]) for item in tls} == {("ca0", "client", "orgorderer")}
     # An orderer signs blocks with an MSP identity whose role (NodeOU) is `orderer`, from its organisation's CA.
-    msps = [item for item in registrations if item["ca"] != "tlsca-ca0"]
+    msps = [item for item in registrations if item["ca"] == "ca-orgorderer"]
     assert [(item["name"], item["ca"], item["type"]) for item in msps] == [
         (f"orderer-{ordinal}", "ca-orgorderer", "orderer") for ordinal in range(3)
     ]
@@ -56,7 +57,8 @@ def test_the_raft_overlay_turns_kafka_and_zookeeper_off() -> None:
     assert values["global"]["consensus"] == "etcdraft"
     assert values["kafka"]["enabled"] is False and values["zookeeper"]["enabled"] is False
     names = {item["name"] for item in values["fabric-ca"]["registrations"]}
-    assert names == {"orderer-0", "orderer-1", "orderer-2"}, "no ZooKeeper or Kafka pods, no identities for them"
+    assert not {name for name in names if name.startswith(("zookeeper", "kafka"))}, "no ZooKeeper or Kafka pods"
+    assert {"orderer-0", "orderer-1", "orderer-2"} <= names
     assert values["kafka"]["clients"] == []
 
 
@@ -79,3 +81,21 @@ def test_the_written_file_says_where_it_comes_from(tmp_path: Path) -> None:
     assert helm_values.main([str(INVENTORIES / "paper"), "-o", str(output)]) == 0
     assert output.read_text().startswith("# Rendered by medledger-helm-values from ")
     assert yaml.safe_load(output.read_text())["peer"]["peers"][0]["name"] == "peerxinqiao"
+
+
+def test_each_peer_and_each_peer_organisations_admin_is_registered_at_its_own_organisations_cas(
+    paper: topology.Topology,
+) -> None:
+    registrations = helm_values.render(paper)["fabric-ca"]["registrations"]
+    found = {(item["name"], item["ca"], item["type"]) for item in registrations}
+    # A hospital's CA server (ca0) is the ordering service's; the government's and third parties' is ca1.
+    assert {
+        ("peerxinqiao-0", "tlsca-ca0", "client"),
+        ("peerxinqiao-0", "ca-orgpatient", "peer"),
+        ("peermindray-0", "tlsca-ca1", "client"),
+        ("peermindray-0", "ca-orgthirdparty", "peer"),
+        ("orggovernment-admin", "tlsca-ca1", "client"),
+        ("orggovernment-admin", "ca-orggovernment", "admin"),
+    } <= found
+    assert len([name for name, _ca, kind in found if kind == "peer"]) == 7
+    assert not {name for name, _ca, _kind in found if name == "orgorderer-admin"}, "no admin pod for the orderers yet"

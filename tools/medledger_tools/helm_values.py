@@ -50,16 +50,25 @@ def ordering_pods(inventory: topology.Topology) -> dict[str, int]:
 
 
 def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, Any]]:
-    """The identities the CA servers register for the pods, in the orderer organisation as on the VMs: each
-    orderer's TLS identity and its MSP (role `orderer`); with Kafka, each ZooKeeper server's and each broker's
-    TLS identity, and the subject every broker presents to ZooKeeper (the owner of the znodes they share),
-    which each broker enrols once."""
+    """The identities the CA servers register for the pods: each orderer's and each peer's TLS identity and MSP
+    (roles `orderer`, `peer`), each peer organisation's admin's; with Kafka, in the orderer organisation as on the
+    VMs, each ZooKeeper server's and each broker's TLS identity, and the subject every broker presents to
+    ZooKeeper (the owner of the znodes they share), which each broker enrols once."""
     orderer_organisation = next(org for org in inventory.organisations.values() if org["kind"] == "orderer")
     pods = ordering_pods(inventory)
     found = []
     for ordinal in range(pods["orderer"]):
         found += [registration(f"orderer-{ordinal}", orderer_organisation),
                   registration(f"orderer-{ordinal}", orderer_organisation, msp_type="orderer")]  # fmt: skip
+    for host in inventory.members("peers"):
+        organisation = inventory.organisations[inventory.peer_organisation(host)]
+        name = f"{inventory.hostvars[host]['fabric_peer_name']}-0"  # its StatefulSet's one pod
+        found += [registration(name, organisation), registration(name, organisation, msp_type="peer")]
+    # Each peer organisation's admin (creates and joins its channels), enrolled by its own channel Job.
+    for organisation in inventory.organisations.values():
+        if organisation["kind"] != "orderer":
+            name = f"{str(organisation['name']).lower()}-admin"
+            found += [registration(name, organisation), registration(name, organisation, msp_type="admin")]
     if kafka:
         found += [registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(pods["zookeeper"])]
         found += [registration(f"kafka-{ordinal}", orderer_organisation) for ordinal in range(pods["kafka"])]

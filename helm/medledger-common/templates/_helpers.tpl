@@ -91,7 +91,8 @@ CA with the secret the registration Job keeps for it, for the names it answers t
 /var/run/medledger/<volume>. Call with (dict "context" $ "organisation" ORG "hosts" LIST) where ORG is an entry
 of global.organisations and each host may use $(POD_NAME): the pod's own identity, in volume `tls`. "kind" "msp"
 enrols the pod's MSP at its organisation's enrolment CA instead (volume `msp`, no hosts). An identity several pods
-share (the Kafka brokers' towards ZooKeeper) adds "identity" (its name without the release) and "volume".
+share (the Kafka brokers' towards ZooKeeper) adds "identity" (its name without the release) and "volume"; a Job's
+pod, whose name changes with each run, keeps its identity in a Secret of a fixed name ("secretName").
 */}}
 {{- define "medledger-common.enrolContainer" -}}
 {{- $values := .context.Values -}}
@@ -121,7 +122,7 @@ args:
   - --host={{ . }}
   {{- end }}
   - --out=/var/run/medledger/{{ $volume }}
-  - --secret-name=$(POD_NAME)-{{ $volume }}
+  - --secret-name={{ .secretName | default (printf "$(POD_NAME)-%s" $volume) }}
 env:
   - name: POD_NAME
     valueFrom: {fieldRef: {fieldPath: metadata.name}}

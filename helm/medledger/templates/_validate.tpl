@@ -69,14 +69,16 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- end -}}
 {{- end -}}
 {{- range $ordinal := until (int .Values.orderer.replicaCount) -}}
-{{- $pod := printf "orderer-%d" $ordinal -}}
-{{- $kinds := list -}}
-{{- range (index $.Values "fabric-ca").registrations -}}
-{{- if eq .name $pod }}{{ $kinds = append $kinds .type }}{{ end -}}
+{{- include "medledger.registered" (dict "context" $ "name" (printf "orderer-%d" $ordinal) "role" "orderer"
+     "why" (printf "one of orderer.replicaCount's %d orderers" (int $.Values.orderer.replicaCount))) -}}
 {{- end -}}
-{{- if not (and (has "client" $kinds) (has "orderer" $kinds)) -}}
-{{- fail (printf "fabric-ca.registrations lacks %s's TLS identity (type client) or its MSP (type orderer), one of orderer.replicaCount's %d orderers: render the values again with medledger-helm-values" $pod (int $.Values.orderer.replicaCount)) -}}
+{{- $admins := dict -}}
+{{- range .Values.peer.peers -}}
+{{- include "medledger.registered" (dict "context" $ "name" (printf "%s-0" .name) "role" "peer" "why" (printf "peer %s's pod" .name)) -}}
+{{- $_ := set $admins .organisation true -}}
 {{- end -}}
+{{- range keys $admins | sortAlpha -}}
+{{- include "medledger.registered" (dict "context" $ "name" (printf "%s-admin" (lower .)) "role" "admin" "why" (printf "the admin of %s, whose channel Job joins its peers" .)) -}}
 {{- end -}}
 {{- if .Values.kafka.enabled -}}
 {{- $clients := list -}}
@@ -96,5 +98,17 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- end -}}
 {{- if gt (int .Values.orderer.batch.preferredMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes) -}}
 {{- fail "orderer.batch.preferredMaxBytes is above orderer.batch.absoluteMaxBytes" -}}
+{{- end -}}
+{{- end -}}
+
+
+{{/* Fails unless fabric-ca.registrations holds NAME's TLS identity (type client) and its MSP (type ROLE). */}}
+{{- define "medledger.registered" -}}
+{{- $kinds := list -}}
+{{- range (index .context.Values "fabric-ca").registrations -}}
+{{- if eq .name $.name }}{{ $kinds = append $kinds .type }}{{ end -}}
+{{- end -}}
+{{- if not (and (has "client" $kinds) (has .role $kinds)) -}}
+{{- fail (printf "fabric-ca.registrations lacks %s's TLS identity (type client) or its MSP (type %s), %s: render the values again with medledger-helm-values" .name .role .why) -}}
 {{- end -}}
 {{- end -}}

@@ -72,6 +72,10 @@ def write_folder(folder: Path, kind: str, files: dict[str, bytes]) -> None:
             write_private(target, files[name])
         else:
             target.write_bytes(files[name])
+    if kind == "tls":
+        # What Go servers and clients present: the certificate with its issuing TLS CA, which a peer of another
+        # organisation needs to reach the root it trusts.
+        (folder / "tls-chain.crt").write_bytes(files["tls.crt"] + files["truststore.pem"])
 
 
 def ensure_identity(

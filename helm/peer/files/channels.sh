@@ -1,0 +1,58 @@
+#!/bin/sh
+# A peer organisation's channel Job (helm/peer's channels-job.yaml), as its admin: create the channels in CREATES
+# through the system channel unless they exist, then join each "peer endpoint=channel" of JOINS unless the peer
+# has joined. Every step looks first, so a second run changes nothing.
+set -eu
+work=/var/run/medledger/genesis
+orgs=$work/orgs
+deadline=$(( $(date +%s) + WAIT_SECONDS ))
+
+# The TLS chains the admin checks the orderers and its peers with: each one's TLS CA and the root.
+cat "$orgs/$ORDERER_ORGANISATION/msp/tlsintermediatecerts/ca.pem" "$orgs/$ORDERER_ORGANISATION/msp/tlscacerts/root.pem" \
+  > "$work/orderer-tls.pem"
+cat "$orgs/$ORGANISATION/msp/tlsintermediatecerts/ca.pem" "$orgs/$ORGANISATION/msp/tlscacerts/root.pem" \
+  > "$work/peer-tls.pem"
+export CORE_PEER_LOCALMSPID="$MSP_ID" CORE_PEER_MSPCONFIGPATH=/var/run/medledger/admin-msp
+export CORE_PEER_TLS_ENABLED=true CORE_PEER_TLS_CLIENTAUTHREQUIRED=true CORE_PEER_TLS_ROOTCERT_FILE="$work/peer-tls.pem"
+export CORE_PEER_TLS_CLIENTCERT_FILE=/var/run/medledger/admin-tls/tls-chain.crt
+export CORE_PEER_TLS_CLIENTKEY_FILE=/var/run/medledger/admin-tls/tls.key
+set -- -o "$ORDERER" --tls --cafile "$work/orderer-tls.pem" --clientauth \
+  --certfile /var/run/medledger/admin-tls/tls-chain.crt --keyfile /var/run/medledger/admin-tls/tls.key
+
+genesis() {  # CHANNEL ORDERER-FLAGS...: the channel's block 0, from the orderers, into $work/<channel>.block
+  channel=$1
+  shift
+  peer channel fetch 0 "$work/$channel.block" -c "$channel" "$@" >/dev/null 2>&1
+}
+
+patiently() {  # WHAT COMMAND...: the command, again every 3 s until it succeeds or the Job's time is up
+  what=$1
+  shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "channels: $what, not in time" >&2; exit 1; }
+    sleep 3
+  done
+}
+
+for channel in $CREATES; do
+  if genesis "$channel" "$@"; then
+    echo "channels: $channel exists"
+    continue
+  fi
+  configtxgen -configPath /etc/medledger/configtx -profile "$channel" -channelID "$channel" \
+    -outputCreateChannelTx "$work/$channel.tx"
+  peer channel create -c "$channel" -f "$work/$channel.tx" --outputBlock "$work/$channel.block" "$@"
+  echo "channels: created $channel"
+done
+
+for join in $JOINS; do
+  endpoint=${join%%=*} channel=${join#*=}
+  patiently "$channel created by its first member" genesis "$channel" "$@"
+  patiently "$endpoint answering" env CORE_PEER_ADDRESS="$endpoint" peer channel list > "$work/joined" 2>/dev/null
+  if grep -qx "$channel" "$work/joined"; then
+    echo "channels: $endpoint is in $channel"
+  else
+    CORE_PEER_ADDRESS=$endpoint peer channel join -b "$work/$channel.block"
+    echo "channels: $endpoint joined $channel"
+  fi
+done

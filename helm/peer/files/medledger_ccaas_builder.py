@@ -1,0 +1,1 @@
+../../../roles/fabric_peer/files/medledger_ccaas_builder.py
