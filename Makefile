@@ -64,7 +64,7 @@ k8s-test: venv ## The cluster's tests (make k8s-up first)
 # make test's cluster stage: a fresh cluster, its tests, and the cluster removed whatever they found.
 .PHONY: k8s-check
 k8s-check: k8s-artifacts
-	$(RUN) medledger-k8s up && $(RUN) pytest -m k8s --durations=10 tests/k8s; status=$$?; \
+	$(RUN) medledger-k8s up && MEDLEDGER_K8S_DISPOSABLE=1 $(RUN) pytest -m k8s --durations=10 tests/k8s; status=$$?; \
 		$(RUN) medledger-k8s down; exit $$status
 
 .PHONY: lint

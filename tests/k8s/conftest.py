@@ -103,7 +103,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
     ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening, the orderers
-    serving and every peer in its channels; uninstalled afterwards."""
+    serving and every peer in its channels; uninstalled afterwards, unless the cluster goes next
+    (MEDLEDGER_K8S_DISPOSABLE=1, make k8s-check)."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
     run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper", "kafka", "fabric")
@@ -126,8 +127,14 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
                 "--selector=app.kubernetes.io/name=peer", "--timeout=600s")  # fmt: skip
         yield RELEASE
     finally:
-        run(helm, kubeconfig, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
-        kubectl("delete", "namespace", NAMESPACE, "--wait=true")
-        for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
-            if request["metadata"]["name"].startswith(f"{NAMESPACE}-{RELEASE}-"):
-                kubectl("delete", "certificatesigningrequest", request["metadata"]["name"])
+        # make k8s-check removes the whole cluster next: uninstalling first would only cost it a minute.
+        if os.environ.get("MEDLEDGER_K8S_DISPOSABLE") != "1":
+            uninstall(helm, kubeconfig, kubectl)
+
+
+def uninstall(helm: str, kubeconfig: str, kubectl: Kubectl) -> None:
+    run(helm, kubeconfig, "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
+    kubectl("delete", "namespace", NAMESPACE, "--wait=true")
+    for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
+        if request["metadata"]["name"].startswith(f"{NAMESPACE}-{RELEASE}-"):
+            kubectl("delete", "certificatesigningrequest", request["metadata"]["name"])

@@ -25,6 +25,12 @@ genesis() {  # CHANNEL ORDERER-FLAGS...: the channel's block 0, from the orderer
   peer channel fetch 0 "$work/$channel.block" -c "$channel" "$@" >/dev/null 2>&1
 }
 
+genesis_or_config() {  # CHANNEL ORDERER-FLAGS...: the channel's latest configuration block
+  channel=$1
+  shift
+  peer channel fetch config "$work/$channel.config.block" -c "$channel" "$@" >/dev/null 2>&1
+}
+
 patiently() {  # WHAT COMMAND...: the command, again every 3 s until it succeeds or the Job's time is up
   what=$1
   shift
@@ -55,4 +61,25 @@ for join in $JOINS; do
     CORE_PEER_ADDRESS=$endpoint peer channel join -b "$work/$channel.block"
     echo "channels: $endpoint joined $channel"
   fi
+done
+
+# ANCHORS: "channel=host:port,host:port ..." (this organisation's anchor peers in each of its channels), set by a
+# configuration update its admin signs; nothing is submitted when the channel says so already.
+for anchor in $ANCHORS; do
+  channel=${anchor%%=*} endpoints=${anchor#*=}
+  patiently "$channel's configuration" genesis_or_config "$channel" "$@"
+  configtxlator proto_decode --type common.Block --input "$work/$channel.config.block" --output "$work/$channel.json"
+  if python3 /etc/medledger/peer/anchors.py "$work/$channel.json" "$MSP_ID" "$channel" "$endpoints" "$work/$channel"; then
+    echo "channels: $ORGANISATION's anchor peers in $channel are set"
+    continue
+  fi
+  configtxlator proto_encode --type common.Config --input "$work/$channel.current.json" --output "$work/$channel.current.pb"
+  configtxlator proto_encode --type common.Config --input "$work/$channel.wanted.json" --output "$work/$channel.wanted.pb"
+  configtxlator compute_update --channel_id "$channel" --original "$work/$channel.current.pb" \
+    --updated "$work/$channel.wanted.pb" --output "$work/$channel.update.pb"
+  configtxlator proto_decode --type common.ConfigUpdate --input "$work/$channel.update.pb" --output "$work/$channel.update.json"
+  python3 /etc/medledger/peer/anchors.py --envelope "$work/$channel.update.json" "$channel" "$work/$channel.envelope.json"
+  configtxlator proto_encode --type common.Envelope --input "$work/$channel.envelope.json" --output "$work/$channel.envelope.pb"
+  peer channel update -c "$channel" -f "$work/$channel.envelope.pb" "$@"
+  echo "channels: set $ORGANISATION's anchor peers in $channel: $endpoints"
 done
