@@ -17,6 +17,7 @@ from medledger_tools.k8s.layout import Layout
 from tests.k8s.clients import (
     ALL,
     API_VERSIONS,
+    KAFKA,
     KAFKA_PORT,
     NO_AUTH,
     READ,
@@ -32,9 +33,7 @@ from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl
 
 pytestmark = pytest.mark.k8s
 
-KAFKA = f"{RELEASE}-kafka"
 BROKERS = [f"{KAFKA}-{ordinal}" for ordinal in range(4)]
-PORT = KAFKA_PORT
 
 
 def api_versions(layout: Layout, kubectl: Kubectl, tls_root: bytes, identity: tuple[Path, Path]) -> int:
@@ -49,7 +48,7 @@ def test_every_broker_is_registered_in_zookeeper(release: str, kubectl: Kubectl)
         "printf 'security.protocol=SSL\\nssl.keystore.type=PEM\\nssl.keystore.location=/var/run/medledger/tls/"
         "keystore.pem\\nssl.truststore.type=PEM\\nssl.truststore.location=/var/run/medledger/tls/truststore.pem\\n'"
         " > /tmp/client.properties && JAVA_OPTS='-Xmx96m -XX:-UsePerfData -XX:TieredStopAtLevel=1' "
-        f"kafka-broker-api-versions --bootstrap-server {KAFKA}:{PORT} --command-config /tmp/client.properties"
+        f"kafka-broker-api-versions --bootstrap-server {KAFKA}:{KAFKA_PORT} --command-config /tmp/client.properties"
     )
     listing = kubectl("--namespace", NAMESPACE, "exec", BROKERS[0], "-c", "kafka", "--", "/bin/sh", "-c", script)
     assert sorted(int(found) for found in re.findall(r"\(id: (\d+) rack", listing)) == [0, 1, 2, 3]

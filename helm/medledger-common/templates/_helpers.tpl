@@ -203,3 +203,32 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: {{ .name }}}
 subjects:
   - {kind: ServiceAccount, name: {{ .name }}, namespace: {{ .context.Release.Namespace }}}
 {{- end -}}
+
+
+{{/*
+The init container that writes every organisation's verifying MSP (medledger-k8s-genesis msps) from the chains
+its CA server serves, each checked against the offline roots, into the volume `work` at
+/var/run/medledger/genesis/orgs/<name>/msp, where configtx.yaml points. Call with the root context; the pod has
+the volumes `work` and `trust`.
+*/}}
+{{- define "medledger-common.verifyingMspsContainer" -}}
+name: msps
+image: {{ include "medledger-common.image" (dict "image" .Values.initImage "global" .Values.global) }}
+imagePullPolicy: {{ .Values.initImage.pullPolicy }}
+command: [medledger-k8s-genesis, msps]
+args:
+  - --trust=/etc/medledger/trust
+  - --out=/var/run/medledger/genesis/orgs
+  - --wait={{ .Values.enrolWait }}
+  {{- range .Values.global.organisations }}
+  - --organisation
+  - {{ .name }}
+  - {{ .ca }}
+  - {{ include "medledger-common.caServiceName" (dict "context" $ "server" .ca) }}:7054
+  {{- end }}
+securityContext:
+  {{- include "medledger-common.containerSecurityContext" . | nindent 2 }}
+volumeMounts:
+  - {name: work, mountPath: /var/run/medledger/genesis}
+  - {name: trust, mountPath: /etc/medledger/trust, readOnly: true}
+{{- end -}}
