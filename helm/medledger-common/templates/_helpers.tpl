@@ -153,15 +153,16 @@ emptyDir: {medium: Memory, sizeLimit: 1Mi}
 What a component's pods may do with the API: read their registrations and their stored identities, by name,
 and store an identity (Kubernetes cannot bound `create` by name). Call with (dict "context" $ "name" NAME
 "component" COMPONENT "pods" LIST-OF-POD-NAMES): a ServiceAccount NAME, its Role and RoleBinding. Pods that
-also enrol a shared identity add "shared" (its name without the release) and "volume" (see enrolContainer);
-"volumes" lists further identities of each pod (an orderer's `msp`); "secrets" further Secrets they read.
+also enrol a shared identity add "shared" (its name without the release); "volumes" lists each pod's further
+identities by volume (see enrolContainer: a broker's `zookeeper-client`, an orderer's `msp`); "secrets" further
+Secrets they read.
 */}}
 {{- define "medledger-common.identityAccess" -}}
 {{- $names := list -}}
 {{- range .pods -}}
 {{- $names = append (append $names (printf "%s-registration" .)) (printf "%s-tls" .) -}}
 {{- $pod := . -}}
-{{- range (compact (append ($.volumes | default list) ($.volume | default ""))) -}}
+{{- range ($.volumes | default list) -}}
 {{- $names = append $names (printf "%s-%s" $pod .) -}}
 {{- end -}}
 {{- end -}}

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from medledger_client.enrolment import Enrolled, EnrolmentError, enrol, write_private
-from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore, stored_or_created
+from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore, awaited_secret, stored_or_created
 from medledger_tools.k8s.msp import NODE_OUS, ChainError, certificates, issuing_ca
 
 # What each kind of folder holds: the Secret's key (Secrets' keys have no folders) -> (path, private).
@@ -89,16 +88,7 @@ def ensure_identity(
 
 def registration_secret(store: SecretStore, name: str, timeout: float, pause: float = 2.0) -> str:
     """The enrolment secret the registration Job stored, waiting for the Job to get there."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stored = store.read(name)
-        if stored is not None:
-            if "secret" not in stored:
-                raise ApiError(f"Secret {name} holds no `secret`")
-            return stored["secret"].decode().strip()
-        if time.monotonic() >= deadline:
-            raise ApiError(f"no Secret {name} after {timeout:.0f} s: has the registration Job run?")
-        time.sleep(pause)
+    return awaited_secret(store, name, "secret", timeout, maker="registration Job", pause=pause).decode().strip()
 
 
 def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) -> int:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from medledger_client.enrolment import EnrolmentError, ca_chain
-from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore, stored_or_created
+from medledger_tools.k8s.incluster import ApiError, InCluster, SecretStore, awaited_secret, stored_or_created
 from medledger_tools.k8s.msp import ChainError, issuing_ca, verifying_msp
 from medledger_tools.k8s.register import patiently
 
@@ -57,16 +56,10 @@ def store_block(store: SecretStore, secret_name: str, block: bytes) -> str:
 
 
 def fetch_block(store: SecretStore, secret_name: str, out: Path, timeout: float, pause: float = 2.0) -> str:
-    deadline = time.monotonic() + timeout
-    while (stored := store.read(secret_name)) is None:
-        if time.monotonic() >= deadline:
-            raise ApiError(f"no Secret {secret_name} after {timeout:.0f} s: has the genesis Job run?")
-        time.sleep(pause)
-    if BLOCK_KEY not in stored:
-        raise ApiError(f"Secret {secret_name} holds no {BLOCK_KEY}")
+    block = awaited_secret(store, secret_name, BLOCK_KEY, timeout, maker="genesis Job", pause=pause)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(stored[BLOCK_KEY])
-    return f"fetched {secret_name} ({len(stored[BLOCK_KEY])} bytes)"
+    out.write_bytes(block)
+    return f"fetched {secret_name} ({len(block)} bytes)"
 
 
 def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) -> int:

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -54,6 +55,18 @@ def stored_or_created(
     if stored is None:
         raise ApiError(f"Secret {name} exists and cannot be read")
     return stored, False
+
+
+def awaited_secret(store: SecretStore, name: str, key: str, timeout: float, *, maker: str, pause: float = 2.0) -> bytes:
+    """`key` of the Secret `name`, which `maker` (a Job) stores: waited for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (stored := store.read(name)) is None:
+        if time.monotonic() >= deadline:
+            raise ApiError(f"no Secret {name} after {timeout:.0f} s: has the {maker} run?")
+        time.sleep(pause)
+    if key not in stored:
+        raise ApiError(f"Secret {name} holds no {key}")
+    return stored[key]
 
 
 @dataclass(frozen=True)
