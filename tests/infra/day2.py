@@ -46,7 +46,7 @@ def on_grown_host(host: str, command: str) -> str:
 
 def playbook(*args: str) -> subprocess.CompletedProcess[str]:
     result = lab_clients.ansible(*args)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, lab_clients.playbook_failures(result.stdout) + result.stderr[-2000:]
     return result
 
 

@@ -447,8 +447,10 @@ def test_signature_rules_are_read_in_configtx_notation(admin: ModuleType) -> Non
 
 class RecordingPeerAdmin:
     """medledger-peer-admin's PeerAdmin with the peer CLI recorded instead of run (configtxlator is real).
-    The ordering service answers `fetch 0` with `orderer_block` (NOT_FOUND when None) and `create` with
-    `created_block`, and orders an `update` at once (the configuration served moves to its next sequence)."""
+    The ordering service answers `fetch 0` with `orderer_block` (NOT_FOUND when None; FORBIDDEN the first
+    `refusals` times, as an orderer that has not yet ordered the update adding the admin's organisation) and
+    `create` with `created_block`, and orders an `update` at once (the configuration served moves to its next
+    sequence)."""
 
     def __init__(self, admin: ModuleType, network: Network, joined: list[str]) -> None:
         channel_dir = network.folder / "channels"
@@ -469,6 +471,7 @@ class RecordingPeerAdmin:
         self.current: dict[str, Any] = {}
         self.orderer_block: Path | None = None
         self.created_block: Path | None = None
+        self.refusals = 0
         real_run = self.admin.run
 
         def run(tool: str, *args: str) -> str:
@@ -476,6 +479,9 @@ class RecordingPeerAdmin:
                 return str(real_run(tool, *args))
             self.peer_calls.append(args)
             if args[:3] == ("channel", "fetch", "0"):
+                if self.refusals:
+                    self.refusals -= 1
+                    raise admin.CommandFailed("peer channel failed: rpc error: status FORBIDDEN")
                 if self.orderer_block is None:
                     raise admin.CommandFailed("peer channel failed: rpc error: status NOT_FOUND")
                 Path(args[3]).write_bytes(self.orderer_block.read_bytes())
@@ -553,6 +559,25 @@ def test_a_peer_joins_a_channel_that_gained_a_member_since_its_genesis_block(
     peer.orderer_block = before
     assert admin.peer_main(peer.admin, join) == "joined"
     assert peer.peer_calls[-1] == ("channel", "join", "-b", str(before))
+
+
+def test_a_new_members_peer_joins_once_its_admins_orderer_has_the_update(
+    admin: ModuleType, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The update adding the organisation was ordered, but the orderer its admin asks is a Raft follower that
+    refuses the admin block 0 until it has the update (a lab run failed so, the first look being the last)."""
+    freeze_clock(monkeypatch, admin)
+    peer = RecordingPeerAdmin(admin, network, joined=[])
+    spec = str(network.spec_file("kafka", "datausagechannel"))
+    before = network.block("kafka", "datausagechannel", without_third_party)
+    peer.orderer_block, peer.current = before, decoded(network.block("kafka", "datausagechannel"))
+    join = ["join", "datausagechannel", str(before), spec]
+    peer.refusals = 2
+    assert admin.peer_main(peer.admin, join) == "joined"
+    # Refused for longer than an update takes to be ordered (20 s): the block's own differences are the refusal.
+    peer.refusals = 4
+    with pytest.raises(admin.NotTheInventorys, match=r"not joined: block 0 .* OrgThirdPartyMSP is not a member"):
+        admin.peer_main(peer.admin, join)
 
 
 def test_a_joined_peer_checks_the_current_configuration(admin: ModuleType, network: Network) -> None:

@@ -335,9 +335,10 @@ def test_a_batch_size_fabric_would_refuse_is_refused(count: int, preferred: int,
     assert config == batch_config()
 
 
-def signed_update_service(module: ModuleType, losses: int) -> tuple[type, dict[str, Any]]:
-    """A peer admin submitting an update the other members signed to an ordering service that loses the first
-    `losses` submissions; each one ordered moves the channel's configuration to its next sequence."""
+def signed_update_service(module: ModuleType, losses: int, refusals: int = 0) -> tuple[type, dict[str, Any]]:
+    """A peer admin submitting an update the other members signed to an ordering service that refuses the first
+    `refusals` submissions as unavailable (a Raft channel between leaders) and loses the next `losses`; each one
+    ordered moves the channel's configuration to its next sequence."""
     served: dict[str, Any] = {"config": {**raft_channel(), "sequence": "4"}, "submitted": 0}
 
     class SubmittingAdmin(module.PeerAdmin):  # type: ignore[name-defined,misc]
@@ -356,7 +357,9 @@ def signed_update_service(module: ModuleType, losses: int) -> tuple[type, dict[s
 
         def submit(self, channel: str, envelope: Path) -> None:
             served["submitted"] += 1
-            if served["submitted"] > losses:
+            if served["submitted"] <= refusals:
+                raise module.CommandFailed("peer channel failed: got unexpected status: SERVICE_UNAVAILABLE")
+            if served["submitted"] > refusals + losses:
                 served["config"]["sequence"] = str(int(served["config"]["sequence"]) + 1)
 
     return SubmittingAdmin, served
@@ -370,6 +373,14 @@ def test_a_signed_update_counts_as_submitted_once_ordered_and_a_lost_one_goes_ag
     assert admin_class().submit_update("datausagechannel", "update.pb") == "updated"
     assert served["submitted"] == losses + 1 and served["config"]["sequence"] == "5"
     assert served["signers"] == {"OrgGovernmentMSP", "OrgPatientMSP"}
+
+
+def test_a_signed_update_the_ordering_service_was_unavailable_for_goes_again(frozen_time: ModuleType) -> None:
+    """An orderer that just restarted (as the renewal's last one, before the migration stage's onboarding) leaves a
+    Raft channel without a leader for a moment: the first submissions are refused as unavailable, taking nothing."""
+    admin_class, served = signed_update_service(frozen_time, losses=0, refusals=2)
+    assert admin_class().submit_update("datausagechannel", "update.pb") == "updated"
+    assert served["submitted"] == 3 and served["config"]["sequence"] == "5"
 
 
 def test_a_signed_update_never_ordered_fails_after_the_last_submission(frozen_time: ModuleType) -> None:

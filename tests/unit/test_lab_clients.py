@@ -145,3 +145,25 @@ def test_threads_asking_for_one_hosts_file_at_once_wait_for_one_read(monkeypatch
     assert started.is_set() and reads == [("vm33", "/etc/chain.pem")]
     assert answers == [b"vm33:/etc/chain.pem"] * 8
     assert ledger.public_file("vm33", "/etc/other.pem") == b"vm33:/etc/other.pem" and len(reads) == 2
+
+
+def test_a_failed_playbook_reports_every_failed_task_not_only_its_tail() -> None:
+    output = "\n".join([
+        "PLAY [Submitted by the first signer] ****",
+        "TASK [fabric_peer : Sign and submit it | datausagechannel] ****",
+        "fatal: [vm30]: FAILED! => changed=false",
+        "  stderr: 'datausagechannel: submitted 3 times, the update was never ordered'",
+        "TASK [fabric_peer : Drop the submitted update | datausagechannel] ****",
+        "ok: [vm31]",
+        *[f"TASK [a later task {number}] ****\nchanged: [vm38]" for number in range(200)],
+        "TASK [fabric_peer : Join the channel unless the peer has | datausagechannel] ****",
+        "fatal: [vm38]: FAILED! => rc: 1",
+        "PLAY RECAP ****",
+        "vm30 : ok=41 changed=13 unreachable=0 failed=1",
+    ])  # fmt: skip
+    report = lab_clients.playbook_failures(output)
+    assert "submitted 3 times, the update was never ordered" in report
+    assert "Join the channel unless the peer has" in report
+    assert "vm30 : ok=41 changed=13 unreachable=0 failed=1" in report
+    assert "a later task" not in report and "Drop the submitted update" not in report
+    assert lab_clients.playbook_failures("no task at all") == "no task at all"

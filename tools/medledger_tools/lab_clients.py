@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import subprocess
 import tempfile
@@ -61,6 +62,16 @@ def ansible(*args: str, strategy: str | None = None) -> subprocess.CompletedProc
         check=False,
         env=dict(os.environ, ANSIBLE_NOCOLOR="1", **({"ANSIBLE_STRATEGY": strategy} if strategy else {})),
     )
+
+
+def playbook_failures(output: str) -> str:
+    """What a failed ansible-playbook run printed about its failures: each task that failed on some host (its
+    header and its hosts' answers) and the recap. A run's tail alone hides a failure on one host that the
+    play went past (another host failing later ends the output)."""
+    tasks = re.split(r"^(?=TASK \[|PLAY RECAP)", output, flags=re.M)
+    failed = [task.strip() for task in tasks if re.search(r"^(fatal|failed): \[", task, re.M)]
+    recap = [task.strip() for task in tasks if task.startswith("PLAY RECAP")]
+    return "\n\n".join(failed + recap[-1:]) or output[-4000:]
 
 
 def run_module(
@@ -228,6 +239,18 @@ class Ledger:
         return LedgerClient(self, name, from_msp_folder(home / "msp", msp_id), home / "tls")
 
 
+def signed_record(patient: Identity, treatment: str, data: bytes) -> PatientDataEntity:
+    """The record a patient saves for its data (the doctor's signature is a stand-in)."""
+    return PatientDataEntity.signed_by(
+        patient,
+        treatment=treatment,
+        digest=data_digest(data),
+        url=f"https://storage.medledger.lab/{patient.enrolment_id}/{treatment}",
+        doctor="doc-0001",
+        doctor_signature=patient.sign(b"doctor").hex(),
+    )
+
+
 @dataclass(frozen=True)
 class NewClient:
     """An identity Ledger.new_clients registers and enrols: see Ledger.new_client."""
@@ -259,12 +282,4 @@ class LedgerClient:
         return Gateway(endpoint, self.identity)
 
     def signed_record(self, treatment: str, data: bytes) -> PatientDataEntity:
-        """The record this client, as a patient, saves for its data (the doctor's signature is a stand-in)."""
-        return PatientDataEntity.signed_by(
-            self.identity,
-            treatment=treatment,
-            digest=data_digest(data),
-            url=f"https://storage.medledger.lab/{self.identity.enrolment_id}/{treatment}",
-            doctor="doc-0001",
-            doctor_signature=self.identity.sign(b"doctor").hex(),
-        )
+        return signed_record(self.identity, treatment, data)

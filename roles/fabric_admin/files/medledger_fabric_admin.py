@@ -2,7 +2,8 @@
 """Run Fabric's CLIs on this host as its organisation's admin, without assembling environment variables.
 
 Installed as medledger-orderer-admin on orderer hosts and medledger-peer-admin on peer hosts; the name
-picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_admin role writes.
+picks the settings, /etc/medledger/<orderer|peer>/admin.json, which the fabric_admin role writes (or the file
+MEDLEDGER_ADMIN_SETTINGS names: the cluster's chaincode Job writes one per peer of its organisation).
 
   medledger-orderer-admin channels             channels this orderer serves, with heights (JSON)
   medledger-orderer-admin height CHANNEL       the channel's block height at this orderer
@@ -113,6 +114,7 @@ from medledger_channel_config import (
     with_revocation_list,
 )
 
+SETTINGS_ENV = "MEDLEDGER_ADMIN_SETTINGS"
 # Each unit and the next one in the cycle, with the factor between them.
 NEXT_UNIT = {"us": ("ms", 0.001), "ms": ("us", 1000), "s": ("ms", 1000), "m": ("s", 60), "h": ("m", 60)}
 CONFIG_UPDATE = 2  # common.HeaderType
@@ -241,7 +243,8 @@ class Admin:
                 envelope = Path(work) / "envelope.pb"
                 if not self.write_update(channel, change, envelope):
                     return submitted_before > 0
-                self.submit(channel, envelope)
+                if not self.broadcast(channel, envelope):
+                    continue
             if self.ordered(channel, change, orderers):
                 return True
             print(f"{channel}: not ordered after {ORDERED_WITHIN} s, submitting the update again", file=sys.stderr)
@@ -272,6 +275,20 @@ class Admin:
 
     def submit(self, channel: str, envelope: Path) -> None:
         self.run("peer", "channel", "update", "-f", str(envelope), "-c", channel, *self.orderer_flags())
+
+    def broadcast(self, channel: str, envelope: Path) -> bool:
+        """Submit the update; False when the ordering service was unavailable (a Raft channel between leaders
+        once an orderer restarted, as a renewal's last one just did): it took nothing, and the update may go
+        again after a pause."""
+        try:
+            self.submit(channel, envelope)
+        except CommandFailed as error:
+            if not unavailable(error):
+                raise
+            print(f"{channel}: the ordering service is unavailable, submitting again: {error}", file=sys.stderr)
+            time.sleep(UNAVAILABLE_DELAY)
+            return False
+        return True
 
     def revocations(self, channel: str, crl_files: list[str]) -> str:
         """Put the organisation's CRLs into its MSP in the channel's configuration: local MSPs reach only the
@@ -469,25 +486,25 @@ class PeerAdmin(Admin):
     def grown_since(self, channel: str, block: str, expected: dict[str, Any]) -> bool:
         """Whether a genesis block unlike the inventory's channel is the ordering service's block 0 of a channel
         whose configuration has become the inventory's since (an organisation onboarded later, as this one)."""
-        with tempfile.TemporaryDirectory() as work:
-            served = Path(work) / "genesis.block"
-            try:
-                self.genesis(channel, str(served))
-            except CommandFailed:
-                return False
-            if served.read_bytes() != Path(block).read_bytes():
-                return False
         # The update that grew it was ordered (submit_update), but this admin's orderer may be a Raft follower
-        # a moment behind.
+        # a moment behind: until it has the update, it refuses this organisation's admin even block 0.
         deadline = time.monotonic() + ORDERED_WITHIN
         while True:
             try:
+                if self.served_genesis(channel) != Path(block).read_bytes():
+                    return False
                 self.check_current(channel, expected)
                 return True
             except CommandFailed:
                 if time.monotonic() > deadline:
                     return False
                 time.sleep(1)
+
+    def served_genesis(self, channel: str) -> bytes:
+        with tempfile.TemporaryDirectory() as work:
+            served = Path(work) / "genesis.block"
+            self.genesis(channel, str(served))
+            return served.read_bytes()
 
     def snapshot_flags(self) -> list[str]:
         return ["--peerAddress", self.settings["peer"], "--tlsRootCertFile", self.settings["peer_tls_ca"]]
@@ -580,7 +597,8 @@ class PeerAdmin(Admin):
         before = config_sequence(current)
         orderers = [self.settings["orderer"], *consenter_endpoints(current)]
         for _ in range(UPDATE_SUBMISSIONS):
-            self.submit(channel, Path(envelope))
+            if not self.broadcast(channel, Path(envelope)):
+                continue
             if self.ordered(channel, lambda config: config_sequence(config) <= before, orderers):
                 return "updated"
             print(f"{channel}: not ordered after {ORDERED_WITHIN} s, submitting the update again", file=sys.stderr)
@@ -760,7 +778,7 @@ def main() -> None:
     kind = Path(sys.argv[0]).name.removeprefix("medledger-").removesuffix("-admin")
     if kind not in ("orderer", "peer"):
         raise SystemExit(f"install this command as medledger-orderer-admin or medledger-peer-admin, not {sys.argv[0]}")
-    settings = json.loads(Path(f"/etc/medledger/{kind}/admin.json").read_text())
+    settings = json.loads(Path(os.environ.get(SETTINGS_ENV) or f"/etc/medledger/{kind}/admin.json").read_text())
     try:
         if kind == "orderer":
             print(orderer_main(OrdererAdmin(settings), sys.argv[1:]))
