@@ -13,6 +13,9 @@ description:
     timestamp), so every peer host writes the same package and gets the same package ID.
   - TLS material is not in the package; the peer's builder (medledger-ccaas) adds the peer's own at release.
   - Supports check mode.
+  - The cluster's chaincode Job and servers run this file as a program (no Ansible there) to write the same
+    package and learn its ID, C(python3 medledger_chaincode_package.py --write DEST LABEL ADDRESS [DIAL_TIMEOUT]),
+    which prints the package ID.
 options:
   dest: {description: Where to write the package (.tar.gz)., type: path, required: true}
   label: {description: "The package label, e.g. patient_data_1.0.", type: str, required: true}
@@ -44,11 +47,10 @@ import io
 import json
 import os
 import re
+import sys
 import tarfile
 import tempfile
 from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
 
 LABEL = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
@@ -75,7 +77,39 @@ def package(label: str, address: str, dial_timeout: str) -> bytes:
     return archive({"code.tar.gz": archive({"connection.json": connection}), "metadata.json": metadata})
 
 
+def package_id(label: str, content: bytes) -> str:
+    return f"{label}:{hashlib.sha256(content).hexdigest()}"
+
+
+def refusal(label: str, address: str) -> str | None:
+    if not LABEL.match(label):
+        return f"label {label!r} may only hold letters, digits and _ . + -"
+    if not re.match(r"^[^:\s]+:\d+$", address):
+        return f"address {address!r} is not host:port"
+    return None
+
+
+def differs(dest: str, content: bytes) -> bool:
+    try:
+        with open(dest, "rb") as existing:
+            return existing.read() != content
+    except FileNotFoundError:
+        return True
+
+
+def write(dest: str, content: bytes) -> None:
+    # Written beside the target and renamed: a reader never sees half a package.
+    descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".package-")
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(content)
+    os.chmod(partial, 0o644)
+    os.replace(partial, dest)
+
+
 def main() -> None:
+    # Here, not at the top: the cluster runs this file as a program where there is no Ansible (write_from_arguments).
+    from ansible.module_utils.basic import AnsibleModule  # noqa: PLC0415
+
     module = AnsibleModule(
         argument_spec={
             "dest": {"type": "path", "required": True},
@@ -86,27 +120,34 @@ def main() -> None:
         supports_check_mode=True,
     )
     params: dict[str, Any] = module.params
-    if not LABEL.match(params["label"]):
-        module.fail_json(msg=f"label {params['label']!r} may only hold letters, digits and _ . + -")
-    if not re.match(r"^[^:\s]+:\d+$", params["address"]):
-        module.fail_json(msg=f"address {params['address']!r} is not host:port")
+    refused = refusal(params["label"], params["address"])
+    if refused:
+        module.fail_json(msg=refused)
     content = package(params["label"], params["address"], params["dial_timeout"])
-    package_id = f"{params['label']}:{hashlib.sha256(content).hexdigest()}"
-    dest = params["dest"]
-    try:
-        with open(dest, "rb") as existing:
-            unchanged = existing.read() == content
-    except FileNotFoundError:
-        unchanged = False
-    if not unchanged and not module.check_mode:
-        # Written beside the target and renamed: a reader never sees half a package.
-        descriptor, partial = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".package-")
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(content)
-        os.chmod(partial, 0o644)
-        os.replace(partial, dest)
-    module.exit_json(changed=not unchanged, package_id=package_id)
+    changed = differs(params["dest"], content)
+    if changed and not module.check_mode:
+        write(params["dest"], content)
+    module.exit_json(changed=changed, package_id=package_id(params["label"], content))
+
+
+def write_from_arguments(arguments: list[str]) -> int:
+    """--write DEST LABEL ADDRESS [DIAL_TIMEOUT]: write the package and print its ID (the cluster's use)."""
+    if len(arguments) not in (3, 4):
+        print("usage: medledger_chaincode_package.py --write DEST LABEL ADDRESS [DIAL_TIMEOUT]", file=sys.stderr)
+        return 2
+    dest, label, address, dial_timeout = [*arguments, "10s"][:4]
+    refused = refusal(label, address)
+    if refused:
+        print(refused, file=sys.stderr)
+        return 2
+    content = package(label, address, dial_timeout)
+    if differs(dest, content):
+        write(dest, content)
+    print(package_id(label, content))
+    return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--write"]:
+        sys.exit(write_from_arguments(sys.argv[2:]))
     main()

@@ -59,12 +59,14 @@ class CommitError(Exception):
 @dataclass(frozen=True)
 class Endpoint:
     """A peer's Gateway: host:port, the TLS CA chain its certificate verifies against, and the client's
-    own TLS certificate and key (peers require client certificates)."""
+    own TLS certificate and key (peers require client certificates). server_name: the name its certificate
+    must carry when the address is not it (a peer reached by its pod's or a proxy's address)."""
 
     address: str
     tls_ca: bytes
     client_certificate: bytes
     client_key: bytes = field(repr=False)
+    server_name: str | None = None
 
     @classmethod
     def from_files(cls, address: str, tls_ca: Path, client_certificate: Path, client_key: Path) -> Endpoint:
@@ -107,10 +109,12 @@ class Gateway:
             private_key=endpoint.client_key,
             certificate_chain=endpoint.client_certificate,
         )
-        options = [
+        options: list[tuple[str, int | str]] = [
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ]
+        if endpoint.server_name:
+            options.append(("grpc.ssl_target_name_override", endpoint.server_name))
         self.identity = identity
         self.timeout = timeout
         self._channel = grpc.secure_channel(endpoint.address, credentials, options)

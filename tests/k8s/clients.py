@@ -1,16 +1,19 @@
 """Clients of the cluster's services as an insider makes them: a TLS client certificate signed by a CA key its
-CA server keeps in a Secret, and ZooKeeper's wire protocol (jute) over mutual TLS, spoken by hand."""
+CA server keeps in a Secret, and ZooKeeper's wire protocol (jute) over mutual TLS, spoken by hand; and as a patient
+does: registered by its hospital's CA server, enrolled from here, talking to a peer's Gateway."""
 
 from __future__ import annotations
 
 import base64
 import datetime
 import json
+import secrets
 import socket
 import ssl
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,9 +22,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from medledger_client import enrolment
+from medledger_client.gateway import Endpoint, Gateway
+from medledger_client.identity import Identity
 from medledger_tools.k8s.layout import Layout
 from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, target
 
+# The patient the ledger tests enrol (at its hospital's CA server), and the peers it uses.
+PATIENT_CHANNEL = "patientchannel"
+HOSPITAL = {"name": "OrgPatient", "msp_id": "OrgPatientMSP", "server": "ca0"}
+HOSPITAL_PEER, GOVERNMENT_PEER = "peerxinqiao", "peergovernment"
+PEER_PORT = 7051
 ZOOKEEPER = f"{RELEASE}-zookeeper"
 ZOOKEEPER_CLIENT_PORT = 2281
 KAFKA, KAFKA_PORT = f"{RELEASE}-kafka", 9093
@@ -203,3 +214,58 @@ def topic_metadata(
         reader.offset += 4 * replicas[-1]
         reader.offset += 4 * reader.number("i")  # the in-sync replicas
     return error, replicas
+
+
+def registrar(kubectl: Kubectl, server: str, ca_name: str, ca_address: str, tls_root: bytes) -> Identity:
+    """The CA server's registrar, enrolled with the secret the cluster keeps for it (as its operator can)."""
+    encoded = kubectl("--namespace", NAMESPACE, "get", "secret", f"{RELEASE}-fabric-ca-{server}-registrar",
+                      "-o", "jsonpath={.data.secret}")  # fmt: skip
+    enrolled = enrolment.enrol(ca_address, ca_name, "registrar", base64.b64decode(encoded).decode(), tls_root)
+    return Identity("registrar", enrolled.certificate_pem, enrolled.key)
+
+
+@dataclass(frozen=True)
+class LedgerUser:
+    """A client of the peers: its signing identity and its TLS certificate (with its chain) and key."""
+
+    identity: Identity
+    tls_certificate: bytes
+    tls_key: bytes = field(repr=False)
+
+
+def new_patient(kubectl: Kubectl, tls_root: bytes) -> LedgerUser:
+    """A patient of the hospital, registered at its enrolment CA and its TLS CA and enrolled from here."""
+    server = HOSPITAL["server"]
+    address = f"{RELEASE}-fabric-ca-{server}.{NAMESPACE}.svc:7054"
+    name, secret = f"pat-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    enrolled = {}
+    for ca_name in (f"ca-{HOSPITAL['name'].lower()}", f"tlsca-{server}"):
+        enrolment.register(
+            address, ca_name, registrar(kubectl, server, ca_name, address, tls_root), tls_root,
+            enrolment_id=name, secret=secret, affiliation=HOSPITAL["name"].lower(), attributes={},
+        )  # fmt: skip
+        tls_profile = ca_name.startswith("tls")
+        enrolled[ca_name] = enrolment.enrol(address, ca_name, name, secret, tls_root, tls_profile=tls_profile)
+    msp, tls = enrolled[f"ca-{HOSPITAL['name'].lower()}"], enrolled[f"tlsca-{server}"]
+    identity = Identity(HOSPITAL["msp_id"], msp.certificate_pem, msp.key)
+    return LedgerUser(identity, tls.certificate_pem + tls.chain_pem, tls.key_pem())
+
+
+def hospital_admin(kubectl: Kubectl) -> LedgerUser:
+    """The hospital organisation's admin, from the Secrets its channel Job keeps it in (as its operator can): a
+    channel's lifecycle answers the organisations' admins and peers, not their clients."""
+    admin = f"{RELEASE}-{HOSPITAL['name'].lower()}-admin"
+    msp, tls = secret(kubectl, f"{admin}-msp"), secret(kubectl, f"{admin}-tls")
+    key = serialization.load_pem_private_key(msp["key.pem"], password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return LedgerUser(Identity(HOSPITAL["msp_id"], msp["cert.pem"], key), tls["tls.crt"] + tls["truststore.pem"],
+                      tls["tls.key"])  # fmt: skip
+
+
+def gateway(layout: Layout, kubectl: Kubectl, peer: str, user: LedgerUser, tls_root: bytes) -> Gateway:
+    """The peer's Gateway, reached by its pod's address and checked for the name its certificate carries."""
+    pod = f"{RELEASE}-{peer}-0"
+    address = target(layout, kubectl("--namespace", NAMESPACE, "get", "pod", pod, "-o", "jsonpath={.status.podIP}"))
+    endpoint = Endpoint(f"{address}:{PEER_PORT}", tls_root, user.tls_certificate, user.tls_key,
+                        server_name=f"{pod}.{RELEASE}-{peer}.{NAMESPACE}.svc.cluster.local")  # fmt: skip
+    return Gateway(endpoint, user.identity)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import subprocess
 import uuid
@@ -22,7 +23,18 @@ from medledger_tools import helm_values, topology
 from medledger_tools.k8s.cluster import artifact_bin
 from medledger_tools.k8s.layout import Layout
 from medledger_tools.paths import REPO_ROOT
-from tests.k8s.umbrella import ARTIFACTS, CA_SERVERS, NAMESPACE, RELEASE, Kubectl, run, sign, target, wait_for_service
+from tests.k8s.umbrella import (
+    ARTIFACTS,
+    CA_SERVERS,
+    NAMESPACE,
+    RELEASE,
+    Kubectl,
+    run,
+    service_address,
+    sign,
+    target,
+    wait_for_service,
+)
 
 __all__ = ["Kubectl", "target"]
 
@@ -103,11 +115,23 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
     ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening, the orderers
-    serving and every peer in its channels; uninstalled afterwards, unless the cluster goes next
-    (MEDLEDGER_K8S_DISPOSABLE=1, make k8s-check)."""
+    serving, every peer in its channels and the chaincode committed and served; uninstalled afterwards, unless
+    the cluster goes next (MEDLEDGER_K8S_DISPOSABLE=1, make k8s-check)."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
-    run("uv", "run", "--frozen", "medledger-k8s", "images", "fabric-ca", "services", "zookeeper", "kafka", "fabric")
+    run(
+        "uv",
+        "run",
+        "--frozen",
+        "medledger-k8s",
+        "images",
+        "fabric-ca",
+        "services",
+        "zookeeper",
+        "kafka",
+        "fabric",
+        "chaincode",
+    )
     run(helm, "dependency", "build", "--skip-refresh", "helm/medledger")
     run(helm, kubeconfig, "install", RELEASE, "helm/medledger", "--namespace", NAMESPACE, "--create-namespace",
         "--values", str(values))  # fmt: skip
@@ -122,9 +146,12 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
         for statefulset in ("zookeeper", "kafka", "orderer"):
             kubectl("--namespace", NAMESPACE, "rollout", "status", f"statefulset/{RELEASE}-{statefulset}",
                     "--timeout=300s")  # fmt: skip
-        # Each peer organisation's channel Job: its channels created, its peers joined.
+        # Each peer organisation's channel Job (its channels created, its peers joined) and chaincode Job (the
+        # chaincode installed, approved and committed), and the chaincode servers.
         kubectl("--namespace", NAMESPACE, "wait", "--for=condition=complete", "job",
                 "--selector=app.kubernetes.io/name=peer", "--timeout=600s")  # fmt: skip
+        kubectl("--namespace", NAMESPACE, "wait", "--for=condition=available", "deployment",
+                "--selector=app.kubernetes.io/name=chaincode", "--timeout=300s")  # fmt: skip
         yield RELEASE
     finally:
         # make k8s-check removes the whole cluster next: uninstalling first would only cost it a minute.
@@ -138,3 +165,18 @@ def uninstall(helm: str, kubeconfig: str, kubectl: Kubectl) -> None:
     for request in json.loads(kubectl("get", "certificatesigningrequests", "-o", "json"))["items"]:
         if request["metadata"]["name"].startswith(f"{NAMESPACE}-{RELEASE}-"):
             kubectl("delete", "certificatesigningrequest", request["metadata"]["name"])
+
+
+@pytest.fixture
+def cluster_names(layout: Layout, kubectl: Kubectl, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process resolves the release's services by the names their certificates carry (<service>.<namespace>.svc),
+    as a pod does, to their cluster addresses, each checked to be the cluster's own."""
+    resolve = socket.getaddrinfo
+    suffix = f".{NAMESPACE}.svc"
+
+    def in_cluster(host: Any, *arguments: Any, **options: Any) -> Any:
+        if isinstance(host, str) and host.startswith(f"{RELEASE}-") and host.endswith(suffix):
+            host = target(layout, service_address(kubectl, host.removesuffix(suffix).removeprefix(f"{RELEASE}-")))
+        return resolve(host, *arguments, **options)
+
+    monkeypatch.setattr(socket, "getaddrinfo", in_cluster)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -59,3 +60,23 @@ def test_the_peers_builder_claims_and_builds_the_package(tmp_path: Path) -> None
     assert run("detect", source, metadata) == 0
     assert run("build", source, metadata, output) == 0
     assert json.loads((output / "connection.json").read_text()) == {"address": "127.0.0.1:9999", "dial_timeout": "10s"}
+
+
+def test_run_as_a_program_without_ansible_it_writes_the_same_package_and_prints_its_id(tmp_path: Path) -> None:
+    """The cluster's images have no Ansible: `-I -S` hides the virtualenv's, as python3 there has none."""
+    program = REPO_ROOT / "plugins" / "modules" / "medledger_chaincode_package.py"
+    target = tmp_path / "patient_data_1.0.tar.gz"
+
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["/usr/bin/python3", "-I", "-S", str(program), "--write", *arguments],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+
+    written = run(str(target), "patient_data_1.0", "127.0.0.1:9999")
+    assert written.returncode == 0, written.stderr
+    expected = package_module().package("patient_data_1.0", "127.0.0.1:9999", "10s")
+    assert target.read_bytes() == expected
+    assert written.stdout.strip() == f"patient_data_1.0:{hashlib.sha256(expected).hexdigest()}"
+    refused = run(str(tmp_path / "other.tar.gz"), "patient data", "127.0.0.1:9999")
+    assert refused.returncode == 2
+    assert "label 'patient data' may only hold letters, digits and _ . + -" in refused.stderr
+    assert not (tmp_path / "other.tar.gz").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import grpc
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -98,6 +100,16 @@ def test_peers_that_keep_disagreeing_fail_the_endorsement_after_the_last_retry(
 def test_a_client_without_a_certificate_the_peer_trusts_is_refused(peer: Peer) -> None:
     stranger_tls = issue("stranger")
     endpoint = Endpoint(peer.endpoint.address, peer.endpoint.tls_ca, stranger_tls.certificate_pem, stranger_tls.key_pem)
+    with Gateway(endpoint, peer.client, timeout=5) as gateway, pytest.raises(GatewayError) as error:
+        gateway.contract("patientchannel", "patient_data").evaluate("ListByPid", "pat-0001")
+    assert error.value.code == grpc.StatusCode.UNAVAILABLE
+    assert "evaluate" not in peer.service.seen
+
+
+def test_a_server_name_given_is_the_name_the_peers_certificate_must_carry(peer: Peer) -> None:
+    """A peer reached by an address its certificate does not name (its pod's) is checked for the name given; here
+    the certificate names only 127.0.0.1, so the name given is refused before any call."""
+    endpoint = dataclasses.replace(peer.endpoint, server_name="peer0.medledger.test")
     with Gateway(endpoint, peer.client, timeout=5) as gateway, pytest.raises(GatewayError) as error:
         gateway.contract("patientchannel", "patient_data").evaluate("ListByPid", "pat-0001")
     assert error.value.code == grpc.StatusCode.UNAVAILABLE

@@ -99,3 +99,20 @@ def test_each_peer_and_each_peer_organisations_admin_is_registered_at_its_own_or
     } <= found
     assert len([name for name, _ca, kind in found if kind == "peer"]) == 7
     assert not {name for name, _ca, _kind in found if name == "orgorderer-admin"}, "no admin pod for the orderers yet"
+
+
+def test_each_member_organisations_chaincode_servers_are_registered_at_its_tls_ca(paper: topology.Topology) -> None:
+    values = helm_values.render(paper)
+    assert values["global"]["chaincodes"] == [
+        {"name": "patient_data", "channel": "patientchannel", "version": "1.0", "port": 9999},
+        {"name": "data_usage", "channel": "datausagechannel", "version": "1.0", "port": 9998},
+    ]
+    servers = {(item["name"], item["ca"], item["type"]) for item in values["fabric-ca"]["registrations"]
+               if item["name"].endswith(("-patient-data", "-data-usage"))}  # fmt: skip
+    assert servers == {
+        ("orgpatient-patient-data", "tlsca-ca0", "client"),
+        ("orggovernment-patient-data", "tlsca-ca1", "client"),
+        ("orgpatient-data-usage", "tlsca-ca0", "client"),
+        ("orggovernment-data-usage", "tlsca-ca1", "client"),
+        ("orgthirdparty-data-usage", "tlsca-ca1", "client"),
+    }, "the third party serves no chaincode of the Patient Channel"

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from medledger_tools.k8s import component_images, components, images
+from medledger_tools.k8s import cluster, component_images, components, images
 from medledger_tools.k8s.layout import Layout
 from medledger_tools.k8s.pki import ensure_pki
 
@@ -149,3 +149,29 @@ def test_an_image_is_rebuilt_when_its_artifact_or_its_recipe_changes() -> None:
     assert digest == component_images.inputs_digest(recipe, "a" * 64)
     assert digest != component_images.inputs_digest(recipe, "b" * 64)
     assert digest != component_images.inputs_digest(recipe + "RUN true\n", "a" * 64)
+
+
+def test_down_finds_the_clusters_daemons_also_once_their_binary_was_unpacked_again(
+    layout: Layout, tmp_path: Path
+) -> None:
+    """An artifact installed again (every `make k8s-artifacts`) replaces the binaries a running cluster runs; the
+    kernel then names each "<path> (deleted)", and `down` had taken the daemons for stopped and left them running.
+    Docker's own containerd, the same binary, is not the cluster's: its arguments name none of its folders."""
+    binary = tmp_path / "artifacts" / "etcd"
+    binary.parent.mkdir()
+    binary.write_text("")
+    etcd = components.Daemon("etcd", str(binary), [], components.Probe())
+    proc = tmp_path / "proc"
+
+    def process(pid: int, executable: str, *arguments: str) -> None:
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "exe").symlink_to(executable)
+        (proc / str(pid) / "cmdline").write_bytes(b"\0".join(argument.encode() for argument in arguments))
+
+    process(101, f"{binary} (deleted)", str(binary), f"--data-dir={layout.state}/etcd")
+    process(102, str(binary), str(binary), f"--data-dir={layout.state}/etcd")
+    process(103, str(binary), str(binary), "--data-dir=/var/lib/someone-elses")
+    process(104, "/usr/bin/sleep", "sleep", str(layout.state))
+    (proc / "self").mkdir()
+    assert sorted(cluster.cluster_processes(layout, etcd, proc)) == [101, 102]
+    assert sorted(cluster.cluster_processes(layout, None, proc)) == [101, 102, 104], "any binary naming its folders"

@@ -69,11 +69,30 @@ def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, A
         if organisation["kind"] != "orderer":
             name = f"{str(organisation['name']).lower()}-admin"
             found += [registration(name, organisation), registration(name, organisation, msp_type="admin")]
+    # Each chaincode server's TLS identity, per member organisation of its channel (helm/chaincode's Deployments,
+    # whose pods share it: medledger-common.chaincodeIdentity).
+    for chaincode in chaincodes(inventory):
+        for member in inventory.channels[chaincode["channel"]]:
+            found.append(registration(chaincode_identity(member, chaincode), inventory.organisations[member]))
     if kafka:
         found += [registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(pods["zookeeper"])]
         found += [registration(f"kafka-{ordinal}", orderer_organisation) for ordinal in range(pods["kafka"])]
         found.append(registration(topology.KAFKA_ZOOKEEPER_CLIENT, orderer_organisation, enrolments=pods["kafka"]))
     return found
+
+
+def chaincodes(inventory: topology.Topology) -> list[dict[str, Any]]:
+    """The inventory's chaincodes: name, channel, version and the port its servers listen on."""
+    return [
+        {"name": str(chaincode["name"]), "channel": str(chaincode["channel"]), "version": str(chaincode["version"]),
+         "port": int(chaincode["port"])}
+        for chaincode in inventory.global_var("medledger_chaincodes", []) or []
+    ]  # fmt: skip
+
+
+def chaincode_identity(organisation: str, chaincode: dict[str, Any]) -> str:
+    """As medledger-common.chaincodeIdentity names it."""
+    return f"{organisation.lower()}-{chaincode['name'].replace('_', '-')}"
 
 
 def render(inventory: topology.Topology) -> dict[str, Any]:
@@ -89,6 +108,7 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
             "consensus": consensus,
             "organisations": [organisation_values(organisation) for organisation in organisations],
             "channels": [{"name": name, "organisations": members} for name, members in inventory.channels.items()],
+            "chaincodes": chaincodes(inventory),
         },
         "fabric-ca": {
             "servers": [
@@ -129,12 +149,7 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
                 for host in inventory.members("peers")
             ]
         },
-        "chaincode": {
-            "chaincodes": [
-                {"name": chaincode["name"], "channel": chaincode["channel"], "version": str(chaincode["version"])}
-                for chaincode in inventory.global_var("medledger_chaincodes", []) or []
-            ]
-        },
+        "chaincode": {},
     }
 
 

@@ -233,3 +233,34 @@ volumeMounts:
   - {name: work, mountPath: /var/run/medledger/genesis}
   - {name: trust, mountPath: /etc/medledger/trust, readOnly: true}
 {{- end -}}
+
+{{/*
+A chaincode server: one per chaincode and member organisation of its channel (helm/chaincode), which that
+organisation's peers dial with mutual TLS through the medledger-ccaas builder. Call with (dict "context" $
+"organisation" NAME "chaincode" ENTRY) where ENTRY is one of global.chaincodes. "medledger-common.chaincodeServer"
+is its Deployment's and Service's name, "medledger-common.chaincodeIdentity" its TLS identity's name without the
+release, "medledger-common.chaincodeAddress" the address its package names (so that peers of one organisation
+share one package ID) and "medledger-common.chaincodeLabel" its package's label.
+*/}}
+{{- define "medledger-common.chaincodeIdentity" -}}
+{{- printf "%s-%s" (lower .organisation) (.chaincode.name | replace "_" "-") -}}
+{{- end -}}
+
+{{- define "medledger-common.chaincodeServer" -}}
+{{- printf "%s-%s" .context.Release.Name (include "medledger-common.chaincodeIdentity" .) -}}
+{{- end -}}
+
+{{- define "medledger-common.chaincodeAddress" -}}
+{{- printf "%s.%s.svc.cluster.local:%d" (include "medledger-common.chaincodeServer" .) .context.Release.Namespace
+      (int .chaincode.port) -}}
+{{- end -}}
+
+{{/* How long a peer waits for a chaincode server it dials; in the package, hence part of its ID. */}}
+{{- define "medledger-common.chaincodeDialTimeout" -}}
+10s
+{{- end -}}
+
+{{- define "medledger-common.chaincodeLabel" -}}
+{{- printf "%s_%s" .chaincode.name (toString .chaincode.version) -}}
+{{- end -}}
+

@@ -29,9 +29,9 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- range .Values.chaincode.chaincodes -}}
+{{- range .Values.global.chaincodes -}}
 {{- if not (hasKey $channels .channel) -}}
-{{- fail (printf "chaincode.chaincodes: chaincode %s is for channel %s, which global.channels lacks" .name .channel) -}}
+{{- fail (printf "global.chaincodes: chaincode %s is for channel %s, which global.channels lacks" .name .channel) -}}
 {{- end -}}
 {{- end -}}
 {{- if eq .Values.global.consensus "kafka" -}}
@@ -79,6 +79,11 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- end -}}
 {{- range keys $admins | sortAlpha -}}
 {{- include "medledger.registered" (dict "context" $ "name" (printf "%s-admin" (lower .)) "role" "admin" "why" (printf "the admin of %s, whose channel Job joins its peers" .)) -}}
+{{- end -}}
+{{- range $chaincode := .Values.global.chaincodes -}}
+{{- range get $channels .channel -}}
+{{- include "medledger.registered" (dict "context" $ "name" (include "medledger-common.chaincodeIdentity" (dict "organisation" . "chaincode" $chaincode)) "role" "client" "why" (printf "the TLS identity of %s's %s servers" . $chaincode.name)) -}}
+{{- end -}}
 {{- end -}}
 {{- if .Values.kafka.enabled -}}
 {{- $clients := list -}}

@@ -2,16 +2,8 @@
 # A peer organisation's channel Job (helm/peer's channels-job.yaml), as its admin: create the channels in CREATES
 # through the system channel unless they exist, then join each "peer endpoint=channel" of JOINS unless the peer
 # has joined. Every step looks first, so a second run changes nothing.
-set -eu
-work=/var/run/medledger/genesis
-orgs=$work/orgs
-deadline=$(( $(date +%s) + WAIT_SECONDS ))
-
-# The TLS chains the admin checks the orderers and its peers with: each one's TLS CA and the root.
-cat "$orgs/$ORDERER_ORGANISATION/msp/tlsintermediatecerts/ca.pem" "$orgs/$ORDERER_ORGANISATION/msp/tlscacerts/root.pem" \
-  > "$work/orderer-tls.pem"
-cat "$orgs/$ORGANISATION/msp/tlsintermediatecerts/ca.pem" "$orgs/$ORGANISATION/msp/tlscacerts/root.pem" \
-  > "$work/peer-tls.pem"
+JOB=channels
+. /etc/medledger/peer/admin.sh
 export CORE_PEER_LOCALMSPID="$MSP_ID" CORE_PEER_MSPCONFIGPATH=/var/run/medledger/admin-msp
 export CORE_PEER_TLS_ENABLED=true CORE_PEER_TLS_CLIENTAUTHREQUIRED=true CORE_PEER_TLS_ROOTCERT_FILE="$work/peer-tls.pem"
 export CORE_PEER_TLS_CLIENTCERT_FILE=/var/run/medledger/admin-tls/tls-chain.crt
@@ -29,15 +21,6 @@ genesis_or_config() {  # CHANNEL ORDERER-FLAGS...: the channel's latest configur
   channel=$1
   shift
   peer channel fetch config "$work/$channel.config.block" -c "$channel" "$@" >/dev/null 2>&1
-}
-
-patiently() {  # WHAT COMMAND...: the command, again every 3 s until it succeeds or the Job's time is up
-  what=$1
-  shift
-  until "$@"; do
-    [ "$(date +%s)" -lt "$deadline" ] || { echo "channels: $what, not in time" >&2; exit 1; }
-    sleep 3
-  done
 }
 
 for channel in $CREATES; do

@@ -9,6 +9,8 @@ folders. Both are idempotent. The node needs root: it owns cgroups, mounts and i
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import ipaddress
 import json
 import os
@@ -167,11 +169,20 @@ def running_pid(layout: Layout, daemon: components.Daemon) -> int | None:
     path = pid_file(layout, daemon.name)
     try:
         pid = int(path.read_text())
-        executable = Path(f"/proc/{pid}/exe").resolve(strict=True)
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, ValueError, IndexError):
         return None
-    return pid if executable == Path(daemon.binary).resolve() and state != "Z" else None
+    return pid if runs(Path(f"/proc/{pid}"), daemon) and state != "Z" else None
+
+
+def runs(process: Path, daemon: components.Daemon) -> bool:
+    """Whether the process (its /proc folder) runs the daemon's binary, also once that file was replaced (an
+    artifact installed again unpacks afresh: the kernel then names the old one "<path> (deleted)")."""
+    try:
+        executable = os.readlink(process / "exe")
+    except OSError:
+        return False
+    return Path(executable.removesuffix(" (deleted)")) == Path(daemon.binary).resolve()
 
 
 def probe_ready(layout: Layout, probe: components.Probe) -> bool:
@@ -226,17 +237,38 @@ def tail(path: Path | None, lines: int = 8) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def stop_daemon(layout: Layout, daemon: components.Daemon) -> None:
-    pid = running_pid(layout, daemon)
-    if pid is not None:
-        progress(f"stopping {daemon.name}")
+def stop_daemon(layout: Layout, daemon: components.Daemon, proc: Path = Path("/proc")) -> None:
+    """Stop the daemon its pid file names, and any other process of its binary serving this cluster (its
+    arguments name the cluster's folders): an `up` that found the ports taken by a cluster whose `down` had
+    stopped half-way wrote pid files of processes that died at once, and the old ones went on serving."""
+    pids = {pid for pid in (running_pid(layout, daemon), *cluster_processes(layout, daemon, proc)) if pid is not None}
+    for pid in pids:
+        progress(f"stopping {daemon.name} ({pid})")
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while time.monotonic() < deadline and running_pid(layout, daemon) is not None:
-            time.sleep(0.3)
-        if running_pid(layout, daemon) is not None:
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while time.monotonic() < deadline and any((proc / str(pid)).exists() for pid in pids):
+        time.sleep(0.3)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     pid_file(layout, daemon.name).unlink(missing_ok=True)
+
+
+def cluster_processes(layout: Layout, daemon: components.Daemon | None, proc: Path = Path("/proc")) -> list[int]:
+    """Live processes of the daemon's binary (of any, without one: the containers' shims) whose arguments name this
+    cluster's folders (Docker's own containerd, the same binary, names none of them)."""
+    ours = (str(layout.state), str(layout.run))
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or (daemon is not None and not runs(entry, daemon)):
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(root in arguments for root in ours):
+            found.append(int(entry.name))
+    return found
 
 
 # --- host networking ----------------------------------------------------------------------------
@@ -425,32 +457,53 @@ def our_mounts(layout: Layout) -> list[str]:
 
 
 def remove_cgroups() -> None:
-    """The kubelet's cgroup trees (kubepods), children before parents."""
+    """The kubelet's cgroup trees (kubepods), children before parents; a process a container left behind in
+    one is killed first (a cgroup with a process cannot be removed)."""
     for controller in Path("/sys/fs/cgroup").iterdir():
         tree = controller / "kubepods"
         if tree.is_dir():
             for folder in sorted((path for path in tree.rglob("*") if path.is_dir()), key=lambda p: len(p.parts),
                                  reverse=True):  # fmt: skip
-                folder.rmdir()
-            tree.rmdir()
+                remove_cgroup(folder)
+            remove_cgroup(tree)
+
+
+def remove_cgroup(folder: Path) -> None:
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while True:
+        for pid in (folder / "cgroup.procs").read_text().split() if (folder / "cgroup.procs").exists() else ():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        try:
+            folder.rmdir()
+            return
+        except OSError as error:
+            if error.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def cmd_down(layout: Layout, artifacts: Path) -> int:
     if os.geteuid() != 0:
         raise ClusterError("removing the node needs root")
-    if not layout.state.exists() and not node_address_present(layout):
-        progress("down: nothing to remove")
-        return 0
     try:
         binaries = binary_finder(artifacts)
     except ClusterError:
         binaries = {}
     listed = components.daemons(layout, lambda name: binaries.get(name, name))
+    running = bool(cluster_processes(layout, None))  # daemons or shims an earlier `down` left
+    if not layout.state.exists() and not node_address_present(layout) and not running:
+        progress("down: nothing to remove")
+        return 0
     for daemon in reversed(listed[1:]):
         stop_daemon(layout, daemon)
     if layout.containerd_socket.exists():
         remove_containers(layout)
     stop_daemon(layout, listed[0])
+    # The containers' shims outlive a containerd that stopped before it could remove them.
+    for pid in cluster_processes(layout, None):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     if "kube-proxy" in binaries:
         run([binaries["kube-proxy"], "--cleanup"], check=False)
     for point in our_mounts(layout):

@@ -1,0 +1,1 @@
+../../../plugins/modules/medledger_chaincode_package.py

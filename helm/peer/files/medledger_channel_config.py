@@ -1,0 +1,1 @@
+../../../roles/fabric_admin/files/medledger_channel_config.py

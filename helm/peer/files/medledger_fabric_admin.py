@@ -1,0 +1,1 @@
+../../../roles/fabric_admin/files/medledger_fabric_admin.py
