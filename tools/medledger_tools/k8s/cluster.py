@@ -237,16 +237,16 @@ def tail(path: Path | None, lines: int = 8) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def stop_daemon(layout: Layout, daemon: components.Daemon, proc: Path = Path("/proc")) -> None:
+def stop_daemon(layout: Layout, daemon: components.Daemon) -> None:
     """Stop the daemon its pid file names, and any other process of its binary serving this cluster (its
     arguments name the cluster's folders): an `up` that found the ports taken by a cluster whose `down` had
     stopped half-way wrote pid files of processes that died at once, and the old ones went on serving."""
-    pids = {pid for pid in (running_pid(layout, daemon), *cluster_processes(layout, daemon, proc)) if pid is not None}
+    pids = {pid for pid in (running_pid(layout, daemon), *cluster_processes(layout, daemon)) if pid is not None}
     for pid in pids:
         progress(f"stopping {daemon.name} ({pid})")
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline and any((proc / str(pid)).exists() for pid in pids):
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
         time.sleep(0.3)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
