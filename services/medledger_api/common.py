@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import re
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 MspId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9.-]{0,62}$")]
-Pid = Annotated[str, StringConstraints(pattern=r"^pid-[0-9a-f]{60}$")]
+# A pseudonym (PID), the only enrolment ID the registry gives a person.
+PID_PATTERN = re.compile(r"^pid-[0-9a-f]{60}$")
+Pid = Annotated[str, StringConstraints(pattern=PID_PATTERN.pattern)]
 # A treatment ID (TID) as the ledger's schema has it (ledger_entities.schema.json, treatmentId).
 TreatmentId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Base64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]*={0,2}$", max_length=16384)]

@@ -31,6 +31,7 @@ from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, tar
 # The patient the ledger tests enrol (at its hospital's CA server), and the peers it uses.
 PATIENT_CHANNEL = "patientchannel"
 HOSPITAL = {"name": "OrgPatient", "msp_id": "OrgPatientMSP", "server": "ca0"}
+THIRD_PARTY = {"name": "OrgThirdParty", "msp_id": "OrgThirdPartyMSP", "server": "ca1"}
 HOSPITAL_PEER, GOVERNMENT_PEER = "peerxinqiao", "peergovernment"
 PEER_PORT = 7051
 ZOOKEEPER = f"{RELEASE}-zookeeper"
@@ -233,22 +234,31 @@ class LedgerUser:
     tls_key: bytes = field(repr=False)
 
 
-def new_patient(kubectl: Kubectl, tls_root: bytes) -> LedgerUser:
-    """A patient of the hospital, registered at its enrolment CA and its TLS CA and enrolled from here."""
-    server = HOSPITAL["server"]
+def new_user(
+    kubectl: Kubectl, tls_root: bytes, organisation: dict[str, str] = HOSPITAL, attributes: dict[str, str] | None = None
+) -> LedgerUser:
+    """A member of `organisation` (a patient of the hospital by default) under a pseudonym as the registry makes
+    them, registered at its enrolment CA (with `attributes` in its certificate) and its TLS CA, enrolled from here."""
+    server = organisation["server"]
     address = f"{RELEASE}-fabric-ca-{server}.{NAMESPACE}.svc:7054"
-    name, secret = f"pat-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    name, secret = f"pid-{secrets.token_hex(30)}", secrets.token_urlsafe(18)
+    enrolment_ca = f"ca-{organisation['name'].lower()}"
     enrolled = {}
-    for ca_name in (f"ca-{HOSPITAL['name'].lower()}", f"tlsca-{server}"):
+    for ca_name in (enrolment_ca, f"tlsca-{server}"):
         enrolment.register(
             address, ca_name, registrar(kubectl, server, ca_name, address, tls_root), tls_root,
-            enrolment_id=name, secret=secret, affiliation=HOSPITAL["name"].lower(), attributes={},
+            enrolment_id=name, secret=secret, affiliation=organisation["name"].lower(),
+            attributes=(attributes or {}) if ca_name == enrolment_ca else {},
         )  # fmt: skip
         tls_profile = ca_name.startswith("tls")
         enrolled[ca_name] = enrolment.enrol(address, ca_name, name, secret, tls_root, tls_profile=tls_profile)
-    msp, tls = enrolled[f"ca-{HOSPITAL['name'].lower()}"], enrolled[f"tlsca-{server}"]
-    identity = Identity(HOSPITAL["msp_id"], msp.certificate_pem, msp.key)
+    msp, tls = enrolled[enrolment_ca], enrolled[f"tlsca-{server}"]
+    identity = Identity(organisation["msp_id"], msp.certificate_pem, msp.key)
     return LedgerUser(identity, tls.certificate_pem + tls.chain_pem, tls.key_pem())
+
+
+def new_patient(kubectl: Kubectl, tls_root: bytes) -> LedgerUser:
+    return new_user(kubectl, tls_root, HOSPITAL, {"medledger.role": "patient"})
 
 
 def hospital_admin(kubectl: Kubectl) -> LedgerUser:

@@ -115,8 +115,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
     ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening, the orderers
-    serving, every peer in its channels and the chaincode committed and served; uninstalled afterwards, unless
-    the cluster goes next (MEDLEDGER_K8S_DISPOSABLE=1, make k8s-check)."""
+    serving, every peer in its channels, the chaincode committed and served, the storage service answering;
+    uninstalled afterwards, unless the cluster goes next (MEDLEDGER_K8S_DISPOSABLE=1, make k8s-check)."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
     run(
@@ -131,6 +131,8 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
         "kafka",
         "fabric",
         "chaincode",
+        "postgresql",
+        "seaweedfs",
     )
     run(helm, "dependency", "build", "--skip-refresh", "helm/medledger")
     run(helm, kubeconfig, "install", RELEASE, "helm/medledger", "--namespace", NAMESPACE, "--create-namespace",
@@ -152,6 +154,9 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
                 "--selector=app.kubernetes.io/name=peer", "--timeout=600s")  # fmt: skip
         kubectl("--namespace", NAMESPACE, "wait", "--for=condition=available", "deployment",
                 "--selector=app.kubernetes.io/name=chaincode", "--timeout=300s")  # fmt: skip
+        # The services with charts, once their databases and stores answer.
+        kubectl("--namespace", NAMESPACE, "wait", "--for=condition=available", "deployment",
+                "--selector=app.kubernetes.io/name=storage", "--timeout=300s")  # fmt: skip
         yield RELEASE
     finally:
         # make k8s-check removes the whole cluster next: uninstalling first would only cost it a minute.

@@ -75,7 +75,8 @@ def test_a_hospital_peers_own_identity_cannot_see_the_patient_channels_topic(
 def test_helm_test_finds_every_peer_healthy(release: str, layout: Layout) -> None:
     """The chart's own test hook, as an operator runs it after an install."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
-    output = run(helm, f"--kubeconfig={layout.admin_kubeconfig}", "test", RELEASE, "--namespace", NAMESPACE, "--logs")
+    output = run(helm, f"--kubeconfig={layout.admin_kubeconfig}", "test", RELEASE, "--namespace", NAMESPACE, "--logs",
+                 "--filter", f"name={RELEASE}-peer-health")  # fmt: skip
     assert "Phase:          Succeeded" in output
     assert output.count("/healthz: OK") == len(PEERS)
 

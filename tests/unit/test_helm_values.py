@@ -116,3 +116,33 @@ def test_each_member_organisations_chaincode_servers_are_registered_at_its_tls_c
         ("orggovernment-data-usage", "tlsca-ca1", "client"),
         ("orgthirdparty-data-usage", "tlsca-ca1", "client"),
     }, "the third party serves no chaincode of the Patient Channel"
+
+
+def test_the_storage_service_its_database_and_its_store_run_beside_the_peer_the_inventory_puts_them_beside(
+    paper: topology.Topology,
+) -> None:
+    values = helm_values.render(paper)
+    assert values["storage"]["instances"] == [
+        {"name": "peerxinqiao", "organisation": "OrgPatient", "proxyMspId": "OrgGovernmentMSP"}
+    ]
+    assert values["postgresql"]["servers"] == [
+        {"name": "peerxinqiao", "organisation": "OrgPatient", "databases": ["storage"]}
+    ], "a database for each charted service, none for the services that run on the VMs alone"
+    assert values["seaweedfs"]["stores"] == [{"name": "peerxinqiao", "organisation": "OrgPatient"}]
+    identities = {(item["name"], item["ca"], item["type"]) for item in values["fabric-ca"]["registrations"]}
+    assert {("postgresql-peerxinqiao-0", "tlsca-ca0", "client"), ("seaweedfs-peerxinqiao-0", "tlsca-ca0", "client"),
+            ("storage-peerxinqiao", "tlsca-ca0", "client")} <= identities  # fmt: skip
+
+
+def test_a_second_storage_host_gets_its_own_database_and_store(tmp_path: Path) -> None:
+    overlay = tmp_path / "second"
+    overlay.mkdir()
+    (overlay / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"storage": {"hosts": {"vm33": None}}}}}))
+    values = helm_values.render(topology.load(str(INVENTORIES / "paper"), str(overlay)))
+    assert [site["name"] for site in values["storage"]["instances"]] == ["peerxinqiao", "peergovernment"]
+    assert values["postgresql"]["servers"][1] == {
+        "name": "peergovernment",
+        "organisation": "OrgGovernment",
+        "databases": ["storage"],
+    }
+    assert [store["name"] for store in values["seaweedfs"]["stores"]] == ["peerxinqiao", "peergovernment"]

@@ -131,16 +131,21 @@ def test_an_image_archive_is_an_oci_layout_named_for_containerd(tmp_path: Path) 
     assert members["usr/bin/server"].mode == 0o755 and members["usr/bin/server"].uid == 0
 
 
-def test_every_component_image_runs_unprivileged_from_its_pinned_artifact() -> None:
+def test_every_component_image_runs_unprivileged_from_its_pinned_artifact_or_debians_packages() -> None:
     for component in component_images.COMPONENTS:
         text = component_images.dockerfile(component, "medledger-lab-base:bookworm")
         assert text.startswith("FROM medledger-lab-base:bookworm\n")
-        assert f"COPY artifact /opt/medledger/{component.artifact}\n" in text
+        assert (f"COPY artifact /opt/medledger/{component.artifact}\n" in text) == bool(component.artifact)
+        assert bool(component.artifact) != bool(component.version), "tagged by its artifact or its packages"
         assert text.rstrip().splitlines()[-2:] == ["USER 1000", "WORKDIR /var/lib/medledger"]
     services = component_images.dockerfile(component_images.COMPONENTS[-1], "base")
     assert "pip install --no-index --require-hashes" in services
     assert "ENV PATH=/opt/medledger/venv/bin:" in services
     assert "ENV PATH=/opt/medledger/kafka/bin:" in component_images.dockerfile(component_images.COMPONENTS[1], "base")
+    postgresql = next(component for component in component_images.COMPONENTS if component.name == "postgresql")
+    assert "install -y --no-install-recommends ca-certificates postgresql-15 &&" in component_images.dockerfile(
+        postgresql, "base"
+    )
 
 
 def test_an_image_is_rebuilt_when_its_artifact_or_its_recipe_changes() -> None:

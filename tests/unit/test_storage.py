@@ -182,6 +182,18 @@ def test_an_oversized_record_or_a_non_patient_is_refused_and_nothing_kept(storag
     assert (storage.objects.objects, storage.store.rows) == ({}, {})
 
 
+def test_a_patient_role_without_a_pseudonym_is_refused_and_nothing_kept(
+    storage: Storage, hospital: Organisation
+) -> None:
+    """An identity its hospital's CA enrolled under a name of its own, never registered by the registry."""
+    unregistered = user_certificate("alice", hospital.ca, {"medledger.role": "patient"})
+    response = storage.upload(unregistered, b"sealed record")
+    assert (response.status_code, response.json()["detail"]) == (
+        403, "only a registered patient (a pseudonym) stores records",
+    )  # fmt: skip
+    assert (storage.objects.objects, storage.store.rows) == ({}, {})
+
+
 def test_another_party_cannot_claim_stored_content(storage: Storage, hospital: Organisation) -> None:
     data = b"sealed record"
     storage.upload(storage.patient, data)

@@ -4,7 +4,9 @@ Organisations, channels, chaincode, ordering (Kafka or Raft) and the batch setti
 hosts become pods: a peer per `peers` host (its name, organisation, channels), an orderer per `orderers`
 host, a ZooKeeper server and a broker per host of those groups, a Fabric CA server per `cas` host. Each pod's
 identity is registered by its organisation's CA server (`fabric-ca.registrations`: the pods' names without the
-release, which the charts prefix). The inventory is validated first (the same checks as the playbooks'
+release, which the charts prefix). The services with charts run beside the peer of the host the inventory puts
+them on, as on the VMs: a PostgreSQL server there with their databases, the object store beside the storage
+service. The inventory is validated first (the same checks as the playbooks'
 preflight): a broken one renders nothing.
 """
 
@@ -78,7 +80,64 @@ def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, A
         found += [registration(f"zookeeper-{ordinal}", orderer_organisation) for ordinal in range(pods["zookeeper"])]
         found += [registration(f"kafka-{ordinal}", orderer_organisation) for ordinal in range(pods["kafka"])]
         found.append(registration(topology.KAFKA_ZOOKEEPER_CLIENT, orderer_organisation, enrolments=pods["kafka"]))
+    return found + service_registrations(inventory)
+
+
+# The services that have charts so far (helm/<service>); the others run on the VMs alone.
+CHARTED_SERVICES = ("storage",)
+
+
+def service_sites(inventory: topology.Topology, service: str) -> list[dict[str, str]]:
+    """Where a service runs: per host of its group, the peer beside it (`name`) and the organisation whose TLS CA
+    identifies it (medledger_services' `organisation`, else that peer's)."""
+    declared = (inventory.global_var("medledger_services", {}) or {}).get(service, {})
+    return [
+        {"name": str(inventory.hostvars[host]["fabric_peer_name"]),
+         "organisation": str(declared.get("organisation") or inventory.peer_organisation(host))}
+        for host in inventory.members(service)
+    ]  # fmt: skip
+
+
+def postgresql_servers(inventory: topology.Topology) -> list[dict[str, Any]]:
+    """A server beside each peer whose host runs charted services with a database: those databases."""
+    declared = inventory.global_var("medledger_services", {}) or {}
+    servers: dict[str, dict[str, Any]] = {}
+    for service in CHARTED_SERVICES:
+        if not declared.get(service, {}).get("database"):
+            continue
+        for host in inventory.members(service):
+            name = str(inventory.hostvars[host]["fabric_peer_name"])
+            server = servers.setdefault(
+                name, {"name": name, "organisation": inventory.peer_organisation(host), "databases": []}
+            )
+            server["databases"].append(service)
+    return list(servers.values())
+
+
+def service_registrations(inventory: topology.Topology) -> list[dict[str, Any]]:
+    """The TLS identities of the services' pods: each PostgreSQL server's and object store's (a StatefulSet's one
+    pod) and each storage service's (its servers share it)."""
+    organisations = inventory.organisations
+    found = [registration(f"postgresql-{server['name']}-0", organisations[server["organisation"]])
+             for server in postgresql_servers(inventory)]  # fmt: skip
+    for site in service_sites(inventory, "storage"):
+        found += [registration(f"seaweedfs-{site['name']}-0", organisations[site["organisation"]]),
+                  registration(f"storage-{site['name']}", organisations[site["organisation"]])]  # fmt: skip
     return found
+
+
+def storage_proxy_msp_id(inventory: topology.Topology) -> str:
+    """Whose medledger.proxy identities grant reads: the sharing proxy's organisation, as roles/storage has it."""
+    declared = (inventory.global_var("medledger_services", {}) or {}).get("sharing_proxy", {})
+    name = declared.get("organisation") or next(
+        org["name"] for org in inventory.organisations.values() if org["kind"] == "government"
+    )
+    return str(inventory.organisations[name]["msp_id"])
+
+
+def storage_instances(inventory: topology.Topology) -> list[dict[str, str]]:
+    proxy_msp_id = storage_proxy_msp_id(inventory)
+    return [{**site, "proxyMspId": proxy_msp_id} for site in service_sites(inventory, "storage")]
 
 
 def chaincodes(inventory: topology.Topology) -> list[dict[str, Any]]:
@@ -150,6 +209,9 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
             ]
         },
         "chaincode": {},
+        "postgresql": {"servers": postgresql_servers(inventory)},
+        "seaweedfs": {"stores": service_sites(inventory, "storage")},
+        "storage": {"instances": storage_instances(inventory)},
     }
 
 

@@ -23,11 +23,3 @@ The chaincode servers to run: one per chaincode and member organisation of its c
 {{- range .context.Values.global.organisations }}{{ if eq .kind $.kind }}{{ $found = append $found .mspId }}{{ end }}{{ end -}}
 {{- join "," $found -}}
 {{- end -}}
-
-{{/* An organisation of global.organisations by name, as JSON. Call with (dict "context" $ "name" NAME). */}}
-{{- define "chaincode.organisation" -}}
-{{- $found := dict -}}
-{{- range .context.Values.global.organisations }}{{ if eq .name $.name }}{{ $found = . }}{{ end }}{{ end -}}
-{{- if not $found }}{{ fail (printf "global.channels: organisation %s is not in global.organisations" .name) }}{{ end -}}
-{{- toJson $found -}}
-{{- end -}}

@@ -264,3 +264,102 @@ share one package ID) and "medledger-common.chaincodeLabel" its package's label.
 {{- printf "%s_%s" .chaincode.name (toString .chaincode.version) -}}
 {{- end -}}
 
+
+{{/* An organisation of global.organisations by name, as JSON for fromJson. Call with (dict "context" $ "name" NAME). */}}
+{{- define "medledger-common.organisation" -}}
+{{- $found := dict -}}
+{{- range .context.Values.global.organisations }}{{ if eq .name $.name }}{{ $found = . }}{{ end }}{{ end -}}
+{{- if not $found }}{{ fail (printf "organisation %s is not in global.organisations" .name) }}{{ end -}}
+{{- toJson $found -}}
+{{- end -}}
+
+{{/*
+The services' stores, each beside the peer of the host the inventory puts it on, as the VMs have them: a PostgreSQL
+server (helm/postgresql) with a database per stateful service there, and an object store (helm/seaweedfs) beside the
+storage service. Call with (dict "context" $ "name" PEER). "medledger-common.postgresqlServer" names the server's
+StatefulSet and Service, "medledger-common.objectStore" the store's; "medledger-common.databaseSecret" (add
+"database" NAME) the Secret with the password of that database's role, which the server and the service each make
+or read (medledger-k8s-secret: the first makes it), and "medledger-common.objectStoreSecret" the Secret with the
+store's S3 secret key.
+*/}}
+{{- define "medledger-common.postgresqlServer" -}}
+{{- printf "%s-postgresql-%s" .context.Release.Name .name -}}
+{{- end -}}
+
+{{- define "medledger-common.databaseSecret" -}}
+{{- printf "%s-%s-password" (include "medledger-common.postgresqlServer" .) (.database | replace "_" "-") -}}
+{{- end -}}
+
+{{- define "medledger-common.objectStore" -}}
+{{- printf "%s-seaweedfs-%s" .context.Release.Name .name -}}
+{{- end -}}
+
+{{- define "medledger-common.objectStoreSecret" -}}
+{{- printf "%s-s3" (include "medledger-common.objectStore" .) -}}
+{{- end -}}
+
+{{/*
+The init container that writes a shared secret's values as files (medledger-k8s-secret) into the memory volume
+VOLUME, mounted at /var/run/medledger/VOLUME (into its sub-folder FOLDER if given): made here if the other party has
+not made it yet. Call with (dict "context" $ "name" CONTAINER "secret" SECRET "keys" LIST "volume" VOLUME
+["folder" FOLDER]); the pod has the `api-token` volume.
+*/}}
+{{- define "medledger-common.secretContainer" -}}
+name: {{ .name }}
+image: {{ include "medledger-common.image" (dict "image" .context.Values.initImage "global" .context.Values.global) }}
+imagePullPolicy: {{ .context.Values.initImage.pullPolicy }}
+command: [medledger-k8s-secret]
+args:
+  - --secret-name={{ .secret }}
+  {{- range .keys }}
+  - --key={{ . }}
+  {{- end }}
+  - --out=/var/run/medledger/{{ .volume }}{{ if .folder }}/{{ .folder }}{{ end }}
+securityContext:
+  {{- include "medledger-common.containerSecurityContext" .context | nindent 2 }}
+volumeMounts:
+  - {name: {{ .volume }}, mountPath: /var/run/medledger/{{ .volume }}}
+  - {name: api-token, mountPath: /var/run/secrets/kubernetes.io/serviceaccount, readOnly: true}
+{{- end -}}
+
+{{/*
+A `helm test` hook: a pod that runs SCRIPT (Python, in the services image) with the offline roots at
+/etc/medledger/trust and the environment ENV (a dict), and fails when the script does. Call with
+(dict "context" $ "name" NAME "script" SCRIPT "env" ENV); the pod is <release>-NAME.
+*/}}
+{{- define "medledger-common.testPod" -}}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .context.Release.Name }}-{{ .name }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "medledger-common.labels" (dict "context" .context "component" .name) | nindent 4 }}
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext:
+    {{- include "medledger-common.podSecurityContext" .context | nindent 4 }}
+  containers:
+    - name: test
+      image: {{ include "medledger-common.image" (dict "image" .context.Values.initImage "global" .context.Values.global) }}
+      imagePullPolicy: {{ .context.Values.initImage.pullPolicy }}
+      command: [python3, -c]
+      args:
+        - {{ .script | toYaml | indent 10 | trim }}
+      env:
+        {{- range $key, $value := .env }}
+        - {name: {{ $key }}, value: {{ $value | quote }}}
+        {{- end }}
+      securityContext:
+        {{- include "medledger-common.containerSecurityContext" .context | nindent 8 }}
+      volumeMounts:
+        - {name: trust, mountPath: /etc/medledger/trust, readOnly: true}
+  volumes:
+    - name: trust
+      configMap:
+        name: {{ include "medledger-common.trustConfigMap" .context }}
+{{- end -}}

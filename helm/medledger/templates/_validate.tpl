@@ -98,6 +98,25 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- fail (printf "orderer.kafka.replicationFactor %d is not kafka.replicationFactor %d" (int .Values.orderer.kafka.replicationFactor) (int .Values.kafka.replicationFactor)) -}}
 {{- end -}}
 {{- end -}}
+{{- $servers := dict -}}
+{{- range .Values.postgresql.servers -}}
+{{- $_ := set $servers .name .databases -}}
+{{- include "medledger.registeredTls" (dict "context" $ "name" (printf "postgresql-%s-0" .name) "why" (printf "PostgreSQL server %s's pod" .name)) -}}
+{{- end -}}
+{{- $stores := dict -}}
+{{- range .Values.seaweedfs.stores -}}
+{{- $_ := set $stores .name true -}}
+{{- include "medledger.registeredTls" (dict "context" $ "name" (printf "seaweedfs-%s-0" .name) "why" (printf "object store %s's pod" .name)) -}}
+{{- end -}}
+{{- range .Values.storage.instances -}}
+{{- if not (has "storage" (get $servers .name | default list)) -}}
+{{- fail (printf "storage.instances: the storage service beside %s needs postgresql.servers to hold a server %s with the database storage" .name .name) -}}
+{{- end -}}
+{{- if not (hasKey $stores .name) -}}
+{{- fail (printf "storage.instances: the storage service beside %s needs seaweedfs.stores to hold a store %s" .name .name) -}}
+{{- end -}}
+{{- include "medledger.registeredTls" (dict "context" $ "name" (printf "storage-%s" .name) "why" (printf "the storage service %s's servers" .name)) -}}
+{{- end -}}
 {{- if and .Values.kafka.enabled (le (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
 {{- fail (printf "kafka.messageMaxBytes %d is not above orderer.batch.absoluteMaxBytes %d: the brokers would refuse a full block" (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
 {{- end -}}
@@ -115,5 +134,16 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- end -}}
 {{- if not (and (has "client" $kinds) (has .role $kinds)) -}}
 {{- fail (printf "fabric-ca.registrations lacks %s's TLS identity (type client) or its MSP (type %s), %s: render the values again with medledger-helm-values" .name .role .why) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Fails unless fabric-ca.registrations holds NAME's TLS identity (type client). */}}
+{{- define "medledger.registeredTls" -}}
+{{- $found := false -}}
+{{- range (index .context.Values "fabric-ca").registrations -}}
+{{- if and (eq .name $.name) (eq .type "client") }}{{ $found = true }}{{ end -}}
+{{- end -}}
+{{- if not $found -}}
+{{- fail (printf "fabric-ca.registrations lacks %s's TLS identity (type client), %s: render the values again with medledger-helm-values" .name .why) -}}
 {{- end -}}
 {{- end -}}

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from medledger_api.common import Role
+from medledger_api.common import PID_PATTERN, Role
 from medledger_api.signed_request import Caller, VerifiedRequest
 from medledger_api.storage import Grant, Sha384, StoredObject
 from medledger_service_base.app import refusals
@@ -52,6 +52,9 @@ async def upload(
     caller = verified.caller
     if caller.role != Role.PATIENT.value:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a patient stores records")
+    # A record's owner is a pseudonym: an identity its CA enrolled under any other name is no registered patient.
+    if not PID_PATTERN.match(caller.enrolment_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a registered patient (a pseudonym) stores records")
     if verified.digest != sha384:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "sha384: must be the SHA-384 of the content")
     owner = Party(caller.enrolment_id, caller.msp_id)

@@ -27,13 +27,15 @@ INPUTS_LABEL = "org.medledger.inputs"
 
 @dataclass(frozen=True)
 class Component:
-    """An image: its artifact (manifest name), the Debian packages it runs with, and what runs at build time."""
+    """An image: its artifact (manifest name), the Debian packages it runs with, and what runs at build time. An
+    image of Debian packages alone has no artifact and is tagged with the packages' major version."""
 
     name: str
-    artifact: str
+    artifact: str | None
     packages: tuple[str, ...] = ()
     setup: tuple[str, ...] = ()
     path: tuple[str, ...] = ()  # folders put first on PATH; the artifact's bin/ when empty
+    version: str = ""  # the tag of an image without an artifact
 
 
 COMPONENTS = (
@@ -44,6 +46,8 @@ COMPONENTS = (
     Component("fabric-ca", "fabric-ca"),
     Component("chaincode", "chaincode"),
     Component("seaweedfs", "seaweedfs"),
+    # Debian 12's PostgreSQL, as roles/postgresql installs it on the VMs.
+    Component("postgresql", None, ("postgresql-15",), path=("/usr/lib/postgresql/15/bin",), version="15"),
     # The services and the tools (medledger-k8s-enrol among them) from their pinned wheels, without an index.
     Component(
         "services",
@@ -67,13 +71,14 @@ def dockerfile(component: Component, base_image: str) -> str:
     folder = f"/opt/medledger/{component.artifact}"
     packages = " ".join(("ca-certificates", *component.packages))
     path = ":".join(component.path or (f"{folder}/bin",))
+    artifact = [f"COPY artifact {folder}"] if component.artifact else []
     lines = [
         f"FROM {base_image}",
         "ENV DEBIAN_FRONTEND=noninteractive",
         f"RUN apt-get update && apt-get install -y --no-install-recommends {packages}"
         " && apt-get clean && rm -rf /var/lib/apt/lists/*",
         f"RUN useradd --system --uid {USER_ID} --user-group --home-dir /var/lib/medledger --create-home medledger",
-        f"COPY artifact {folder}",
+        *artifact,
         *(f"RUN {command}" for command in component.setup),
         f"ENV PATH={path}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         f"USER {USER_ID}",
@@ -103,14 +108,16 @@ def built_inputs(ref: str) -> str | None:
     return labels.get(INPUTS_LABEL)
 
 
-def build(component: Component, entry: dict[str, Any], artifacts: Path, base_image: str) -> tuple[str, str]:
+def build(component: Component, manifest: dict[str, Any], artifacts: Path, base_image: str) -> tuple[str, str]:
     """Build the component's image unless the same inputs built it already; its reference and image ID."""
+    entry = manifest[component.artifact] if component.artifact else {"version": component.version, "sha256": ""}
     ref = reference(component, str(entry["version"]))
     text = dockerfile(component, base_image)
     digest = inputs_digest(text, str(entry["sha256"]))
     if built_inputs(ref) != digest:
         with tempfile.TemporaryDirectory(prefix="medledger-image-") as context:
-            shutil.copytree(artifacts / str(entry["root"]), Path(context) / "artifact", symlinks=True)
+            if component.artifact:
+                shutil.copytree(artifacts / str(entry["root"]), Path(context) / "artifact", symlinks=True)
             (Path(context) / "Dockerfile").write_text(text)
             docker("build", "--quiet", "--label", f"{INPUTS_LABEL}={digest}", "--tag", ref, context)
     return ref, docker("image", "inspect", "--format", "{{.Id}}", ref).strip()
@@ -119,4 +126,4 @@ def build(component: Component, entry: dict[str, Any], artifacts: Path, base_ima
 def build_all(artifacts: Path, base_image: str, names: Sequence[str] = ()) -> list[tuple[str, str]]:
     manifest = json.loads((artifacts / "manifest.json").read_text())["artifacts"]
     wanted = [component for component in COMPONENTS if not names or component.name in names]
-    return [build(component, manifest[component.artifact], artifacts, base_image) for component in wanted]
+    return [build(component, manifest, artifacts, base_image) for component in wanted]
