@@ -282,6 +282,15 @@ StatefulSet and Service, "medledger-common.objectStore" the store's; "medledger-
 or read (medledger-k8s-secret: the first makes it), and "medledger-common.objectStoreSecret" the Secret with the
 store's S3 secret key.
 */}}
+{{/* The names a Service's certificate carries, which its clients dial. Call with (dict "context" $ "name" SERVICE). */}}
+{{- define "medledger-common.serviceHosts" -}}
+{{- $service := printf "%s.%s" .name .context.Release.Namespace -}}
+- {{ .name }}
+- {{ $service }}
+- {{ $service }}.svc
+- {{ $service }}.svc.cluster.local
+{{- end -}}
+
 {{- define "medledger-common.postgresqlServer" -}}
 {{- printf "%s-postgresql-%s" .context.Release.Name .name -}}
 {{- end -}}

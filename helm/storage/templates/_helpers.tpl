@@ -3,16 +3,6 @@
 {{- printf "%s-storage-%s" .context.Release.Name .instance.name -}}
 {{- end -}}
 
-{{/* The names its certificate carries, which its clients dial. */}}
-{{- define "storage.hosts" -}}
-{{- $name := include "storage.name" . -}}
-{{- $service := printf "%s.%s" $name .context.Release.Namespace -}}
-- {{ $name }}
-- {{ $service }}
-- {{ $service }}.svc
-- {{ $service }}.svc.cluster.local
-{{- end -}}
-
 {{/*
 An instance's settings (services/medledger_storage/settings.py), as roles/storage writes them on the VMs: its
 database on the PostgreSQL server and its bucket in the object store beside the same peer, both verified by the TLS
