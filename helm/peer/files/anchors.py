@@ -3,6 +3,8 @@
   anchors.py BLOCK.json MSP_ID CHANNEL HOST:PORT,... PREFIX
       exit 0 when the channel names these anchor peers already; else exit 1 and write PREFIX.current.json
       and PREFIX.wanted.json, the configuration as it is and with the anchor peers, for configtxlator
+  anchors.py --present BLOCK.json MSP_ID,...
+      exit 0 when the channel names anchor peers of each of these organisations; else exit 1
   anchors.py --envelope UPDATE.json CHANNEL ENVELOPE.json
       wrap a computed configuration update in the envelope `peer channel update` signs and sends
 """
@@ -12,12 +14,24 @@ import json
 import sys
 
 
-def anchors(block_path, msp_id, channel, endpoints, prefix):
-    block = json.load(open(block_path))
-    config = block["data"]["data"][0]["payload"]["data"]["config"]
-    wanted_peers = [{"host": host, "port": int(port)} for host, port in (e.rsplit(":", 1) for e in endpoints.split(","))]
+def configuration(block_path):
+    return json.load(open(block_path))["data"]["data"][0]["payload"]["data"]["config"]
+
+
+def anchor_peers(config, msp_id):
     group = config["channel_group"]["groups"]["Application"]["groups"][msp_id]
-    current = group["values"].get("AnchorPeers", {}).get("value", {}).get("anchor_peers", [])
+    return group["values"].get("AnchorPeers", {}).get("value", {}).get("anchor_peers", [])
+
+
+def present(block_path, msp_ids):
+    config = configuration(block_path)
+    return 0 if all(anchor_peers(config, msp_id) for msp_id in msp_ids.split(",")) else 1
+
+
+def anchors(block_path, msp_id, channel, endpoints, prefix):
+    config = configuration(block_path)
+    wanted_peers = [{"host": host, "port": int(port)} for host, port in (e.rsplit(":", 1) for e in endpoints.split(","))]
+    current = anchor_peers(config, msp_id)
     if current == wanted_peers:
         return 0
     wanted = copy.deepcopy(config)
@@ -37,4 +51,5 @@ def envelope(update_path, channel, out):
 
 
 if __name__ == "__main__":
-    sys.exit(envelope(*sys.argv[2:]) if sys.argv[1] == "--envelope" else anchors(*sys.argv[1:]))
+    modes = {"--envelope": envelope, "--present": present}
+    sys.exit(modes[sys.argv[1]](*sys.argv[2:]) if sys.argv[1] in modes else anchors(*sys.argv[1:]))

@@ -46,13 +46,39 @@ for join in $JOINS; do
   fi
 done
 
+configuration_json() {  # CHANNEL ORDERER-FLAGS...: the channel's latest configuration into $work/<channel>.json
+  genesis_or_config "$@" &&
+    configtxlator proto_decode --type common.Block --input "$work/$1.config.block" --output "$work/$1.json"
+}
+
+anchors_present() {  # CHANNEL MSP_IDS ORDERER-FLAGS...: whether the channel names anchor peers of each of MSP_IDS
+  of=$1 msp_ids=$2
+  shift 2
+  configuration_json "$of" "$@" && python3 /etc/medledger/peer/anchors.py --present "$work/$of.json" "$msp_ids"
+}
+
+anchors_as_wanted() {  # CHANNEL ENDPOINTS ORDERER-FLAGS...: whether the channel names these anchor peers of ours
+  of=$1 wanted=$2
+  shift 2
+  configuration_json "$of" "$@" &&
+    python3 /etc/medledger/peer/anchors.py "$work/$of.json" "$MSP_ID" "$of" "$wanted" "$work/$of"
+}
+
 # ANCHORS: "channel=host:port,host:port ..." (this organisation's anchor peers in each of its channels), set by a
-# configuration update its admin signs; nothing is submitted when the channel says so already.
+# configuration update its admin signs; nothing is submitted when the channel says so already. ANCHORS_AFTER:
+# "channel=MSP_ID,MSP_ID ...", the members ahead of us in a channel that set anchor peers too. The updates of a channel
+# are made one at a time, in its members' order, each ordered before the next is sent: Fabric's Kafka chain can block a
+# channel's ingress for good when two configuration updates race (see roles/fabric_peer/tasks/channel.yml).
 for anchor in $ANCHORS; do
-  channel=${anchor%%=*} endpoints=${anchor#*=}
-  patiently "$channel's configuration" genesis_or_config "$channel" "$@"
-  configtxlator proto_decode --type common.Block --input "$work/$channel.config.block" --output "$work/$channel.json"
-  if python3 /etc/medledger/peer/anchors.py "$work/$channel.json" "$MSP_ID" "$channel" "$endpoints" "$work/$channel"; then
+  channel=${anchor%%=*} endpoints=${anchor#*=} ahead=
+  for earlier in $ANCHORS_AFTER; do
+    if [ "${earlier%%=*}" = "$channel" ]; then ahead=${earlier#*=}; fi
+  done
+  patiently "$channel's configuration" configuration_json "$channel" "$@"
+  if [ -n "$ahead" ]; then
+    patiently "the anchor peers of $ahead in $channel first" anchors_present "$channel" "$ahead" "$@"
+  fi
+  if anchors_as_wanted "$channel" "$endpoints" "$@"; then
     echo "channels: $ORGANISATION's anchor peers in $channel are set"
     continue
   fi
@@ -64,5 +90,6 @@ for anchor in $ANCHORS; do
   python3 /etc/medledger/peer/anchors.py --envelope "$work/$channel.update.json" "$channel" "$work/$channel.envelope.json"
   configtxlator proto_encode --type common.Envelope --input "$work/$channel.envelope.json" --output "$work/$channel.envelope.pb"
   peer channel update -c "$channel" -f "$work/$channel.envelope.pb" "$@"
+  patiently "$channel ordering the update" anchors_as_wanted "$channel" "$endpoints" "$@" >/dev/null
   echo "channels: set $ORGANISATION's anchor peers in $channel: $endpoints"
 done
