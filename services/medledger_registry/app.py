@@ -22,7 +22,7 @@ def build(settings: RegistrySettings, store: RegistryStore, registrars: Registra
     app = create_app(settings, nonces, [registrations.router, directory.router], title="MedLedger registry")
     app.state.store = store
     app.state.registrars = registrars
-    app.state.keys = RegistryKeys.from_file(settings.keys_file)
+    app.state.keys = RegistryKeys.from_files(settings.rid_encryption_key_file, settings.rid_lookup_key_file)
     return app
 
 

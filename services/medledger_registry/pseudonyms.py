@@ -60,17 +60,18 @@ class RegistryKeys:
             raise PseudonymError("the registry's two keys must differ")
 
     @classmethod
-    def from_file(cls, path: Path) -> RegistryKeys:
-        """Two keys of 64 hex digits separated by white space (encryption, then lookup), in a file only its owner
-        reads."""
-        if path.stat().st_mode & 0o077:
-            raise PseudonymError(f"{path} is accessible to other users: make it mode 0600")
-        lines = path.read_text().split()
-        try:
-            encryption, lookup = (bytes.fromhex(line) for line in lines)
-        except ValueError:
-            raise PseudonymError(f"{path}: want two keys of 64 hex digits") from None
-        return cls(encryption, lookup)
+    def from_files(cls, encryption: Path, lookup: Path) -> RegistryKeys:
+        """Each key as 64 hex digits in a file only its owner reads."""
+        return cls(_key_file(encryption), _key_file(lookup))
+
+
+def _key_file(path: Path) -> bytes:
+    if path.stat().st_mode & 0o077:
+        raise PseudonymError(f"{path} is accessible to other users: make it mode 0600")
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except ValueError:
+        raise PseudonymError(f"{path}: want a key of 64 hex digits") from None
 
 
 def normalised_rid(rid: str) -> str:

@@ -29,7 +29,7 @@ class FabricCaRegistrars:
         registrar = self.settings[msp_id]
         for ca_name, identity, attributes in (
             (registrar.ca_name, from_msp_folder(registrar.msp, msp_id), {"medledger.role": role.value}),
-            (registrar.tls_ca_name, _tls_identity(registrar.tls, msp_id), {}),
+            (registrar.tls_ca_name, _tls_identity(registrar, msp_id), {}),
         ):
             enrolment.register(
                 registrar.ca_address,
@@ -43,5 +43,5 @@ class FabricCaRegistrars:
             )
 
 
-def _tls_identity(folder: Path, msp_id: str) -> Identity:
-    return Identity(msp_id, (folder / "server.crt").read_bytes(), load_key(folder / "server.key"))
+def _tls_identity(registrar: RegistrarSettings, msp_id: str) -> Identity:
+    return Identity(msp_id, registrar.tls.certificate.read_bytes(), load_key(registrar.tls.key))

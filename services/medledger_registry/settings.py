@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from medledger_api.common import MspId, Role
-from medledger_service_base.settings import StatefulServiceSettings
+from medledger_service_base.settings import StatefulServiceSettings, TLSFiles
 
 
 class RegistrarSettings(BaseModel):
@@ -22,12 +22,13 @@ class RegistrarSettings(BaseModel):
     tls_ca_name: str = Field(description="that server's TLS CA: TLS client certificates for the peers' Gateways")
     affiliation: str
     msp: Path = Field(description="the registrar's enrolment at ca_name (signcerts/, keystore/)")
-    tls: Path = Field(description="the registrar's enrolment at tls_ca_name (server.crt, server.key)")
+    tls: TLSFiles = Field(description="the registrar's enrolment at tls_ca_name: its certificate and key")
     roles: tuple[Role, ...] = Field(min_length=1, description="what its organisation's users may be")
 
 
 class RegistrySettings(StatefulServiceSettings):
-    keys_file: Path = Field(description="the RID encryption key and the lookup key, 32 bytes each in hex, 0600")
+    rid_encryption_key_file: Path = Field(description="the key that encrypts RIDs at rest: 32 bytes in hex, 0600")
+    rid_lookup_key_file: Path = Field(description="the key of the RIDs' lookup hash: 32 bytes in hex, 0600")
     approver_msp_id: MspId = Field(description="the SA's organisation: its members with medledger.role=sa approve")
     ca_tls_root: Path = Field(description="the TLS root the CA servers' certificates chain to")
     registrars: dict[MspId, RegistrarSettings] = Field(min_length=1)

@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
+from ..waiting import wait_until
 from .conftest import accepted, lab_host, plaintext_answer, tls_session
-from .ordering import wait_until
 
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 

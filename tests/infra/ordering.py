@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TypeVar
 
+from ..waiting import wait_until
 from .conftest import deployed, lab_host, role_var
 
 Value = TypeVar("Value")
@@ -56,16 +57,6 @@ def height(orderer: str, channel: str) -> int:
 
 def heights(channel: str, among: list[str] | None = None) -> dict[str, int]:
     return {orderer: height(orderer, channel) for orderer in among or orderers()}
-
-
-def wait_until(read: Callable[[], Value], done: Callable[[Value], bool], seconds: int = 120) -> Value:
-    """Read until `done` holds or time runs out; returns the last reading either way."""
-    deadline = time.monotonic() + seconds
-    value = read()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(2)
-        value = read()
-    return value
 
 
 def level_at_least(target: int) -> Callable[[dict[str, int]], bool]:

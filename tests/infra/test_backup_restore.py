@@ -16,6 +16,7 @@ from medledger_tools import backup, lab_clients
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.topology import ca_authorities
 
+from ..waiting import wait_until
 from .conftest import controller_var, deployed, https_get, lab_host
 from .day2 import (
     PATIENT_CHANNEL,
@@ -27,7 +28,6 @@ from .day2 import (
     playbook,
 )
 from .fabric_nodes import peer_height
-from .ordering import wait_until
 
 LEDGER = Ledger(deployed())
 RESTORED_PEER = "vm32"  # an OrgPatient peer on both channels, not its organisation's first (which is backed up)

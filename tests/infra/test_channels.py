@@ -16,8 +16,9 @@ import pytest
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.topology import admin_name
 
+from ..waiting import wait_until
 from .conftest import deployed, lab_host, role_var, run_module
-from .ordering import orderers, wait_until
+from .ordering import orderers
 
 pytestmark = pytest.mark.lab
 

@@ -16,6 +16,7 @@ from medledger_tools import topology
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.paths import REPO_ROOT
 
+from ..waiting import wait_until
 from .conftest import deployed, inventory_paths, lab_host
 from .day2 import (
     PATIENT_CHANNEL,
@@ -29,7 +30,6 @@ from .day2 import (
     playbook,
 )
 from .fabric_nodes import peer_height
-from .ordering import wait_until
 
 # The lab's own inventories (with its overlays: a playbook run without one would undo what it adds, e.g. close a
 # sharing proxy's port on an orderer host whose firewall the join rewrites), and the new peer.

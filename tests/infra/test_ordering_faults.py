@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from ..waiting import wait_until
 from .conftest import deployed, lab_host
 from .ordering import (
     heights,
@@ -15,7 +16,6 @@ from .ordering import (
     orderers,
     system_channel,
     touch_config,
-    wait_until,
 )
 from .test_kafka import brokers, tool
 

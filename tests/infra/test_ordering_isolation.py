@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from ..waiting import wait_until
 from .conftest import accepted, deployed, lab_host, probe_from, role_var, tls_session
-from .ordering import heights, kafka_ordering, level_at_least, orderers, system_channel, touch_config, wait_until
+from .ordering import heights, kafka_ordering, level_at_least, orderers, system_channel, touch_config
 
 pytestmark = [
     pytest.mark.lab,

@@ -24,10 +24,10 @@ from medledger_client.gateway import GatewayError
 from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.topology import admin_name
 
+from ..waiting import wait_until
 from .conftest import ansible_run, deployed, lab_host, role_var, run_module
 from .day2 import TLS_CERTIFICATES, certificate_fingerprints
 from .fabric_nodes import wait_until_every_peer_has
-from .ordering import wait_until
 
 CA_TLS_ROOT = "/etc/medledger/pki/tls-root.pem"
 LEDGER = Ledger(deployed())

@@ -38,8 +38,8 @@ from medledger_tools.lab_clients import Ledger, LedgerClient
 from medledger_tools.lab_services import Person, Services, sealed_record
 
 from ..openapi_conformance import assert_deployed_conforms
+from ..waiting import wait_until
 from .conftest import ansible_run, deployed, lab_host, plaintext_answer, role_var
-from .ordering import wait_until
 
 LEDGER = Ledger(deployed())
 SERVICES = Services(LEDGER)

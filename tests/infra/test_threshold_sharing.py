@@ -19,8 +19,8 @@ from medledger_client.sharing_keys import SharingError
 from medledger_tools.lab_clients import Ledger
 from medledger_tools.lab_services import USAGE_CHANNEL, Services, sealed_record
 
+from ..waiting import wait_until
 from .conftest import deployed, lab_host
-from .ordering import wait_until
 
 SERVICES = Services(Ledger(deployed()))
 PROXY_HOSTS = deployed().members("sharing_proxy")

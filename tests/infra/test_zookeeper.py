@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from ..waiting import wait_until
 from .conftest import accepted, deployed, lab_host, plaintext_answer, port_closed, role_var, tls_session
-from .ordering import heights, kafka_ordering, level_at_least, orderers, system_channel, touch_config, wait_until
+from .ordering import heights, kafka_ordering, level_at_least, orderers, system_channel, touch_config
 
 pytestmark = pytest.mark.lab
 

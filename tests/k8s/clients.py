@@ -22,17 +22,24 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from medledger_api.common import Role
 from medledger_client import enrolment
 from medledger_client.gateway import Endpoint, Gateway
 from medledger_client.identity import Identity
+from medledger_client.service_client import ServiceClient
 from medledger_tools.k8s.layout import Layout
+from medledger_tools.lab_services import AUDIENCES, CaServer, Registered, register_person
 from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, service_address, target
 
 # The patient the ledger tests enrol (at its hospital's CA server), and the peers it uses.
 PATIENT_CHANNEL = "patientchannel"
 HOSPITAL = {"name": "OrgPatient", "msp_id": "OrgPatientMSP", "server": "ca0"}
 THIRD_PARTY = {"name": "OrgThirdParty", "msp_id": "OrgThirdPartyMSP", "server": "ca1"}
+GOVERNMENT = {"name": "OrgGovernment", "msp_id": "OrgGovernmentMSP", "server": "ca1"}
 HOSPITAL_PEER, GOVERNMENT_PEER = "peerxinqiao", "peergovernment"
+# Where inventories/paper puts each service (the peer it runs beside), and its port.
+SERVICES = {"registry": (GOVERNMENT_PEER, 8443), "hospital_manager": (HOSPITAL_PEER, 8444),
+            "storage": (HOSPITAL_PEER, 8445), "sharing_proxy": (GOVERNMENT_PEER, 8446)}  # fmt: skip
 PEER_PORT = 7051
 ZOOKEEPER = f"{RELEASE}-zookeeper"
 ZOOKEEPER_CLIENT_PORT = 2281
@@ -279,3 +286,37 @@ def gateway(layout: Layout, kubectl: Kubectl, peer: str, user: LedgerUser, tls_r
     endpoint = Endpoint(f"{address}:{PEER_PORT}", tls_root, user.tls_certificate, user.tls_key,
                         server_name=f"{pod}.{RELEASE}-{peer}.{NAMESPACE}.svc.cluster.local")  # fmt: skip
     return Gateway(endpoint, user.identity)
+
+
+def service_as(service: str, signer: Identity, tls_root: bytes, site: str | None = None) -> ServiceClient:
+    """A service of the release (at the site inventories/paper puts it, or `site`) by the name its certificate
+    carries (the test resolves it to the cluster: the `cluster_names` fixture), as `signer`."""
+    default_site, port = SERVICES[service]
+    name = f"{RELEASE}-{service.replace('_', '-')}-{site or default_site}.{NAMESPACE}.svc"
+    return ServiceClient(f"{name}:{port}", AUDIENCES[service], signer, tls_root)
+
+
+def staff(kubectl: Kubectl, tls_root: bytes) -> dict[str, Identity]:
+    """The hospital's and the third party's managers and the government's SA, registered by their CAs."""
+    wanted = {
+        "manager": (HOSPITAL, "manager"),
+        "thirdparty_manager": (THIRD_PARTY, "manager"),
+        "sa": (GOVERNMENT, "sa"),
+    }
+    return {name: new_user(kubectl, tls_root, organisation, {"medledger.role": role}).identity
+            for name, (organisation, role) in wanted.items()}  # fmt: skip
+
+
+def registered(
+    tls_root: bytes, organisation: dict[str, str], role: Role, manager: Identity, sa: Identity
+) -> Registered:
+    """Someone of `organisation` registered through the cluster's registry (register_person)."""
+    server = organisation["server"]
+    ca = CaServer(f"{RELEASE}-fabric-ca-{server}.{NAMESPACE}.svc:7054", f"ca-{organisation['name'].lower()}",
+                  f"tlsca-{server}", tls_root)  # fmt: skip
+    return register_person(lambda signer: service_as("registry", signer, tls_root), manager, sa,
+                           msp_id=organisation["msp_id"], role=role, ca=ca)  # fmt: skip
+
+
+def ledger_user(person: Registered) -> LedgerUser:
+    return LedgerUser(person.identity, person.tls.certificate_pem + person.tls.chain_pem, person.tls.key_pem())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import ssl
 import subprocess
 import uuid
@@ -29,8 +28,8 @@ from tests.k8s.umbrella import (
     NAMESPACE,
     RELEASE,
     Kubectl,
+    resolving_cluster_names,
     run,
-    service_address,
     sign,
     target,
     wait_for_service,
@@ -115,7 +114,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterator[str]:
     """The umbrella installed as an operator does (images, helm install, medledger-k8s-sign), the CA servers
     ready, the registrations made, the ZooKeeper ensemble in a quorum, the brokers listening, the orderers
-    serving, every peer in its channels, the chaincode committed and served, the storage service answering;
+    serving, every peer in its channels, the chaincode committed and served, the services answering;
     uninstalled afterwards, unless the cluster goes next (MEDLEDGER_K8S_DISPOSABLE=1, make k8s-check)."""
     helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
     kubeconfig = f"--kubeconfig={layout.admin_kubeconfig}"
@@ -155,8 +154,9 @@ def release(layout: Layout, kubectl: Kubectl, values: Path, pki: Path) -> Iterat
         kubectl("--namespace", NAMESPACE, "wait", "--for=condition=available", "deployment",
                 "--selector=app.kubernetes.io/name=chaincode", "--timeout=300s")  # fmt: skip
         # The services with charts, once their databases and stores answer.
-        kubectl("--namespace", NAMESPACE, "wait", "--for=condition=available", "deployment",
-                "--selector=app.kubernetes.io/name=storage", "--timeout=300s")  # fmt: skip
+        for service in ("storage", "registry", "hospital-manager", "sharing-proxy"):
+            kubectl("--namespace", NAMESPACE, "wait", "--for=condition=available", "deployment",
+                    f"--selector=app.kubernetes.io/name={service}", "--timeout=300s")  # fmt: skip
         yield RELEASE
     finally:
         # make k8s-check removes the whole cluster next: uninstalling first would only cost it a minute.
@@ -173,15 +173,8 @@ def uninstall(helm: str, kubeconfig: str, kubectl: Kubectl) -> None:
 
 
 @pytest.fixture
-def cluster_names(layout: Layout, kubectl: Kubectl, monkeypatch: pytest.MonkeyPatch) -> None:
-    """This process resolves the release's services by the names their certificates carry (<service>.<namespace>.svc),
-    as a pod does, to their cluster addresses, each checked to be the cluster's own."""
-    resolve = socket.getaddrinfo
-    suffix = f".{NAMESPACE}.svc"
-
-    def in_cluster(host: Any, *arguments: Any, **options: Any) -> Any:
-        if isinstance(host, str) and host.startswith(f"{RELEASE}-") and host.endswith(suffix):
-            host = target(layout, service_address(kubectl, host.removesuffix(suffix).removeprefix(f"{RELEASE}-")))
-        return resolve(host, *arguments, **options)
-
-    monkeypatch.setattr(socket, "getaddrinfo", in_cluster)
+def cluster_names(layout: Layout, kubectl: Kubectl) -> Iterator[None]:
+    """This process resolves the release's services by the names their certificates carry, as a pod does
+    (umbrella.resolving_cluster_names), for the test."""
+    with resolving_cluster_names(layout, kubectl):
+        yield

@@ -15,12 +15,11 @@ from pathlib import Path
 import pytest
 
 from medledger_tools import helm_values, topology
-from medledger_tools.k8s.cluster import artifact_bin
 from medledger_tools.k8s.layout import Layout
 from medledger_tools.paths import REPO_ROOT
 from tests.k8s.clients import TOPIC_AUTHORIZATION_FAILED, topic_metadata
 from tests.k8s.test_orderer import own_identity
-from tests.k8s.umbrella import ARTIFACTS, NAMESPACE, RELEASE, Kubectl, run, target
+from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, helm_test, target
 
 pytestmark = pytest.mark.k8s
 
@@ -74,10 +73,7 @@ def test_a_hospital_peers_own_identity_cannot_see_the_patient_channels_topic(
 
 def test_helm_test_finds_every_peer_healthy(release: str, layout: Layout) -> None:
     """The chart's own test hook, as an operator runs it after an install."""
-    helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
-    output = run(helm, f"--kubeconfig={layout.admin_kubeconfig}", "test", RELEASE, "--namespace", NAMESPACE, "--logs",
-                 "--filter", f"name={RELEASE}-peer-health")  # fmt: skip
-    assert "Phase:          Succeeded" in output
+    output = helm_test(layout, "peer-health")
     assert output.count("/healthz: OK") == len(PEERS)
 
 

@@ -16,10 +16,9 @@ from medledger_api.entities import file_digest
 from medledger_client import storage
 from medledger_client.identity import Identity
 from medledger_client.service_client import ServiceClient, ServiceError
-from medledger_tools.k8s.cluster import artifact_bin
 from medledger_tools.k8s.layout import Layout
 from tests.k8s.clients import THIRD_PARTY, new_patient, new_user, secret
-from tests.k8s.umbrella import ARTIFACTS, NAMESPACE, RELEASE, Kubectl, run
+from tests.k8s.umbrella import NAMESPACE, RELEASE, Kubectl, helm_test
 
 pytestmark = pytest.mark.k8s
 
@@ -74,8 +73,5 @@ def test_the_database_admits_the_storage_role_over_tls_with_its_own_password_onl
 
 @pytest.mark.usefixtures("release")
 def test_helm_test_finds_the_storage_service_answering_and_refusing_an_unsigned_request(layout: Layout) -> None:
-    helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
-    output = run(helm, f"--kubeconfig={layout.admin_kubeconfig}", "test", RELEASE, "--namespace", NAMESPACE, "--logs",
-                 "--filter", f"name={RELEASE}-storage-answers")  # fmt: skip
-    assert "Phase:          Succeeded" in output
+    output = helm_test(layout, "storage-answers")
     assert f"https://{STORAGE}:8445/reads: refuses an unsigned request: OK" in output

@@ -8,8 +8,12 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from medledger_tools.k8s.cluster import artifact_bin
 from medledger_tools.k8s.layout import Layout
@@ -63,3 +67,31 @@ def wait_for_service(layout: Layout, kubectl: Kubectl, service: str, port: int, 
             if time.monotonic() >= deadline:
                 raise
             time.sleep(1)
+
+
+def helm_test(layout: Layout, hook: str) -> str:
+    """`helm test` of one hook (the pod <release>-HOOK), as an operator runs it after an install: its log, once it
+    succeeded."""
+    helm = str(artifact_bin(ARTIFACTS, "helm") / "helm")
+    output = run(helm, f"--kubeconfig={layout.admin_kubeconfig}", "test", RELEASE, "--namespace", NAMESPACE, "--logs",
+                 "--filter", f"name={RELEASE}-{hook}")  # fmt: skip
+    assert "Phase:          Succeeded" in output
+    return output
+
+
+@contextmanager
+def resolving_cluster_names(layout: Layout, kubectl: Kubectl) -> Iterator[None]:
+    """While it lasts, this process resolves the release's services by the names their certificates carry
+    (<release>-<service>.<namespace>.svc), as a pod does, to their cluster addresses, each checked to be the
+    cluster's own."""
+    resolve = socket.getaddrinfo
+    suffix = f".{NAMESPACE}.svc"
+
+    def in_cluster(host: Any, *arguments: Any, **options: Any) -> Any:
+        if isinstance(host, str) and host.startswith(f"{RELEASE}-") and host.endswith(suffix):
+            host = target(layout, service_address(kubectl, host.removesuffix(suffix).removeprefix(f"{RELEASE}-")))
+        return resolve(host, *arguments, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", in_cluster)
+        yield

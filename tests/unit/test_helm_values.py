@@ -126,8 +126,11 @@ def test_the_storage_service_its_database_and_its_store_run_beside_the_peer_the_
         {"name": "peerxinqiao", "organisation": "OrgPatient", "proxyMspId": "OrgGovernmentMSP"}
     ]
     assert values["postgresql"]["servers"] == [
-        {"name": "peerxinqiao", "organisation": "OrgPatient", "databases": ["storage"]}
-    ], "a database for each charted service, none for the services that run on the VMs alone"
+        {"name": "peergovernment", "organisation": "OrgGovernment", "databases": ["registry", "sharing_proxy"]},
+        {"name": "peerxinqiao", "organisation": "OrgPatient", "databases": ["hospital_manager", "storage"]},
+        {"name": "peerkunyi", "organisation": "OrgPatient", "databases": ["hospital_manager"]},
+        {"name": "peerhuaxi", "organisation": "OrgPatient", "databases": ["hospital_manager"]},
+    ], "a server beside each peer with services that keep state there, with their databases"
     assert values["seaweedfs"]["stores"] == [{"name": "peerxinqiao", "organisation": "OrgPatient"}]
     identities = {(item["name"], item["ca"], item["type"]) for item in values["fabric-ca"]["registrations"]}
     assert {("postgresql-peerxinqiao-0", "tlsca-ca0", "client"), ("seaweedfs-peerxinqiao-0", "tlsca-ca0", "client"),
@@ -140,9 +143,54 @@ def test_a_second_storage_host_gets_its_own_database_and_store(tmp_path: Path) -
     (overlay / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"storage": {"hosts": {"vm33": None}}}}}))
     values = helm_values.render(topology.load(str(INVENTORIES / "paper"), str(overlay)))
     assert [site["name"] for site in values["storage"]["instances"]] == ["peerxinqiao", "peergovernment"]
-    assert values["postgresql"]["servers"][1] == {
+    assert values["postgresql"]["servers"][0] == {
         "name": "peergovernment",
         "organisation": "OrgGovernment",
-        "databases": ["storage"],
+        "databases": ["registry", "storage", "sharing_proxy"],
     }
     assert [store["name"] for store in values["seaweedfs"]["stores"]] == ["peerxinqiao", "peergovernment"]
+
+
+def test_the_registry_runs_beside_the_governments_peer_with_a_registrar_at_each_registered_organisations_cas(
+    paper: topology.Topology,
+) -> None:
+    values = helm_values.render(paper)
+    assert values["registry"]["instances"] == [
+        {
+            "name": "peergovernment",
+            "organisation": "OrgGovernment",
+            "approverMspId": "OrgGovernmentMSP",
+            "registrars": [
+                {"organisation": "OrgPatient", "mspId": "OrgPatientMSP", "roles": ["patient", "doctor"]},
+                {"organisation": "OrgThirdParty", "mspId": "OrgThirdPartyMSP", "roles": ["thirdparty"]},
+            ],
+        }
+    ]
+    registrations = values["fabric-ca"]["registrations"]
+    registrar = [item for item in registrations if item["name"] == "registry-peergovernment-orgpatient"]
+    assert [(item["server"], item["ca"], item["type"], item["attributes"]) for item in registrar] == [
+        ("ca0", "ca-orgpatient", "client", topology.REGISTRAR_ATTRIBUTES),
+        ("ca0", "tlsca-ca0", "client", topology.REGISTRAR_TLS_ATTRIBUTES),
+    ], "it registers clients with a role at the hospital's CA, and their TLS identities at its TLS CA"
+    assert not [item for item in registrations if item["name"].startswith("registry-peergovernment-orggovernment")]
+    assert {"name": "registry-peergovernment", "server": "ca1", "ca": "tlsca-ca1", "type": "client",
+            "affiliation": "orggovernment", "enrolments": 1} in registrations  # fmt: skip
+
+
+def test_the_hospital_managers_and_the_sharing_proxy_sign_with_enrolments_of_their_own(
+    paper: topology.Topology,
+) -> None:
+    values = helm_values.render(paper)
+    assert [site["name"] for site in values["hospital-manager"]["instances"]] == [
+        "peerxinqiao",
+        "peerkunyi",
+        "peerhuaxi",
+    ]
+    assert values["sharing-proxy"]["storage"] == {"name": "peerxinqiao", "organisation": "OrgPatient", "port": 8445}
+    registrations = values["fabric-ca"]["registrations"]
+    proxy = [item for item in registrations if item["name"] == "sharing-proxy-peergovernment"]
+    assert [(item["ca"], item.get("attributes")) for item in proxy] == [
+        ("tlsca-ca1", None),
+        ("ca-orggovernment", {"medledger.proxy": "true"}),
+    ], "the Data Usage Channel takes usage records from the government's medledger.proxy identities alone"
+    assert not [item for item in registrations if item["name"].startswith("storage-") and item["ca"].startswith("ca-")]

@@ -71,8 +71,14 @@ def test_registrations_are_parsed_or_refused_with_the_expected_form() -> None:
     )
     shared = Registration.parse("paper-kafka-zookeeper-client:tlsca-ca0:client:orgorderer:4")
     assert (shared.name, shared.enrolments) == ("paper-kafka-zookeeper-client", 4)
-    for text in ("paper-kafka-0:tlsca-ca0:client", "a::client:org", "a:b:c:d:e", "a:b:c:d:0", "a:b:c:d:4:5"):
-        with pytest.raises(argparse.ArgumentTypeError, match=r"expected NAME:CA:TYPE:AFFILIATION\[:ENROLMENTS\]"):
+    registrar = Registration.parse(
+        "paper-registry-peergovernment-orgpatient:ca-orgpatient:client:orgpatient:1:"
+        "hf.Registrar.Roles=client;hf.Registrar.Attributes=medledger.role"
+    )
+    assert registrar.attributes == (("hf.Registrar.Attributes", "medledger.role"), ("hf.Registrar.Roles", "client"))
+    for text in ("paper-kafka-0:tlsca-ca0:client", "a::client:org", "a:b:c:d:e", "a:b:c:d:0", "a:b:c:d:4:5",
+                 "a:b:c:d:1:x=1;y", "a:b:c:d:1:=1", "a:b:c:d:1:x=1:y=2"):  # fmt: skip
+        with pytest.raises(argparse.ArgumentTypeError, match=r"expected NAME:CA:TYPE:AFFILIATION\[:ENROLMENTS\["):
             Registration.parse(text)
 
 

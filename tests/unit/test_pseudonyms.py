@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -95,3 +96,18 @@ def test_the_registry_refuses_short_or_equal_keys() -> None:
     same = os.urandom(32)
     with pytest.raises(PseudonymError, match="must differ"):
         RegistryKeys(same, same)
+
+
+def test_the_registry_reads_each_key_from_a_file_only_its_owner_reads(tmp_path: Path) -> None:
+    encryption, lookup = tmp_path / "rid-encryption.key", tmp_path / "rid-lookup.key"
+    for path, digits in ((encryption, "ab"), (lookup, "cd")):
+        path.write_text(digits * 32 + "\n")
+        path.chmod(0o600)
+    assert RegistryKeys.from_files(encryption, lookup) == RegistryKeys(bytes([0xAB]) * 32, bytes([0xCD]) * 32)
+    lookup.chmod(0o644)
+    with pytest.raises(PseudonymError, match="accessible to other users"):
+        RegistryKeys.from_files(encryption, lookup)
+    lookup.chmod(0o600)
+    lookup.write_text("not hex")
+    with pytest.raises(PseudonymError, match="64 hex digits"):
+        RegistryKeys.from_files(encryption, lookup)

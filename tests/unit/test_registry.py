@@ -160,16 +160,17 @@ def government() -> Organisation:
 def registry(
     tmp_path: Path, hospital: Organisation, third_party: Organisation, government: Organisation
 ) -> Iterator[Registry]:
-    keys = tmp_path / "registry.keys"
-    keys.write_text(f"{'11' * 32}\n{'22' * 32}\n")
-    keys.chmod(0o600)
+    keys = {name: tmp_path / f"{name}.key" for name in ("rid-encryption", "rid-lookup")}
+    for key, digits in zip(keys.values(), ("11", "22"), strict=True):
+        key.write_text(f"{digits * 32}\n")
+        key.chmod(0o600)
     registrar = RegistrarSettings(
         ca_address="ca0:7054",
         ca_name="ca-orgpatient",
         tls_ca_name="tlsca-ca0",
         affiliation="orgpatient",
         msp=tmp_path,
-        tls=tmp_path,
+        tls=TLSFiles(certificate=tmp_path / "registrar.crt", key=tmp_path / "registrar.key"),
         roles=(Role.PATIENT, Role.DOCTOR),
     )
     settings = RegistrySettings(
@@ -178,10 +179,13 @@ def registry(
         port=8443,
         tls=TLSFiles(certificate=tmp_path / "tls.crt", key=tmp_path / "tls.key"),
         organisations={org.msp_id: org.write(tmp_path) for org in (hospital, third_party, government)},
-        database=DatabaseSettings(name="registry", user="registry", password_file=keys, server_ca=keys),
-        keys_file=keys,
+        database=DatabaseSettings(
+            name="registry", user="registry", password_file=keys["rid-lookup"], server_ca=keys["rid-lookup"]
+        ),
+        rid_encryption_key_file=keys["rid-encryption"],
+        rid_lookup_key_file=keys["rid-lookup"],
         approver_msp_id=GOVERNMENT,
-        ca_tls_root=keys,
+        ca_tls_root=keys["rid-lookup"],
         registrars={
             hospital.msp_id: registrar,
             third_party.msp_id: registrar.model_copy(

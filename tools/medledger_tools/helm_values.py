@@ -35,14 +35,19 @@ def organisation_values(organisation: dict[str, Any]) -> dict[str, Any]:
 
 
 def registration(
-    name: str, organisation: dict[str, Any], msp_type: str | None = None, enrolments: int = 1
+    name: str,
+    organisation: dict[str, Any],
+    msp_type: str | None = None,
+    enrolments: int = 1,
+    attributes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A pod's identity at its organisation's TLS CA, or with msp_type (its NodeOU role) at its enrolment CA;
-    enrolled once by each pod that presents it."""
+    enrolled once by each pod that presents it; `attributes` in its certificate."""
     server = str(organisation["ca"])
     ca = f"ca-{str(organisation['name']).lower()}" if msp_type else f"tlsca-{server}"
-    return {"name": name, "server": server, "ca": ca, "type": msp_type or "client",
-            "affiliation": str(organisation["name"]).lower(), "enrolments": enrolments}  # fmt: skip
+    found = {"name": name, "server": server, "ca": ca, "type": msp_type or "client",
+             "affiliation": str(organisation["name"]).lower(), "enrolments": enrolments}  # fmt: skip
+    return {**found, "attributes": dict(attributes)} if attributes else found
 
 
 def ordering_pods(inventory: topology.Topology) -> dict[str, int]:
@@ -83,8 +88,10 @@ def registrations(inventory: topology.Topology, kafka: bool) -> list[dict[str, A
     return found + service_registrations(inventory)
 
 
-# The services that have charts so far (helm/<service>); the others run on the VMs alone.
-CHARTED_SERVICES = ("storage",)
+# The services that have charts (helm/<service>), and those that sign their requests (or transactions) with an
+# enrolment of their own.
+CHARTED_SERVICES = ("registry", "hospital_manager", "storage", "sharing_proxy")
+SIGNING_SERVICES = ("hospital_manager", "sharing_proxy")
 
 
 def service_sites(inventory: topology.Topology, service: str) -> list[dict[str, str]]:
@@ -115,15 +122,56 @@ def postgresql_servers(inventory: topology.Topology) -> list[dict[str, Any]]:
 
 
 def service_registrations(inventory: topology.Topology) -> list[dict[str, Any]]:
-    """The TLS identities of the services' pods: each PostgreSQL server's and object store's (a StatefulSet's one
-    pod) and each storage service's (its servers share it)."""
+    """The identities of the services' pods: each PostgreSQL server's and object store's TLS identity (a
+    StatefulSet's one pod); each service's TLS identity (its servers share it) and, for the services that sign
+    their requests, its enrolment (with the inventory's attributes for it); the registry's registrars."""
     organisations = inventory.organisations
+    declared = inventory.global_var("medledger_services", {}) or {}
     found = [registration(f"postgresql-{server['name']}-0", organisations[server["organisation"]])
              for server in postgresql_servers(inventory)]  # fmt: skip
-    for site in service_sites(inventory, "storage"):
-        found += [registration(f"seaweedfs-{site['name']}-0", organisations[site["organisation"]]),
-                  registration(f"storage-{site['name']}", organisations[site["organisation"]])]  # fmt: skip
+    found += [registration(f"seaweedfs-{site['name']}-0", organisations[site["organisation"]])
+              for site in service_sites(inventory, "storage")]  # fmt: skip
+    for service in CHARTED_SERVICES:
+        for site in service_sites(inventory, service):
+            name, organisation = f"{service.replace('_', '-')}-{site['name']}", organisations[site["organisation"]]
+            found.append(registration(name, organisation))
+            if service in SIGNING_SERVICES:
+                attributes = declared.get(service, {}).get("attributes")
+                found.append(registration(name, organisation, msp_type="client", attributes=attributes))
+    for registry in registry_instances(inventory):
+        # Its registrar at each registered organisation's CAs: the enrolment CA (users with a role) and the TLS CA.
+        for registrar in registry["registrars"]:
+            organisation = organisations[registrar["organisation"]]
+            name = registry_registrar(registry["name"], registrar["organisation"])
+            found += [registration(name, organisation, msp_type="client", attributes=topology.REGISTRAR_ATTRIBUTES),
+                      registration(name, organisation, attributes=topology.REGISTRAR_TLS_ATTRIBUTES)]  # fmt: skip
     return found
+
+
+def service_endpoint(inventory: topology.Topology, service: str) -> dict[str, Any]:
+    """Where the other services reach a service: its first site, as the VMs' medledger_service_endpoints has it
+    (nothing when no host runs it: the umbrella then refuses the services that need it)."""
+    sites = service_sites(inventory, service)
+    return {**sites[0], "port": int(inventory.global_var("medledger_services")[service]["port"])} if sites else {}
+
+
+def registry_registrar(site: str, organisation: str) -> str:
+    """The registry's registrar identity at an organisation's CAs (as helm/registry names it)."""
+    return f"registry-{site}-{organisation.lower()}"
+
+
+def registry_instances(inventory: topology.Topology) -> list[dict[str, Any]]:
+    """Each registry: where it runs, whose SAs approve (the government's, as roles/registry has it), and the
+    organisations whose people it registers, with the roles they may have."""
+    approver = next(org for org in inventory.organisations.values() if org["kind"] == "government")
+    registrars = [
+        {"organisation": str(org["name"]), "mspId": str(org["msp_id"]),
+         "roles": list(topology.REGISTERED_ROLES[org["kind"]])}
+        for org in inventory.organisations.values()
+        if org["kind"] in topology.REGISTERED_ROLES
+    ]  # fmt: skip
+    return [{**site, "approverMspId": str(approver["msp_id"]), "registrars": registrars}
+            for site in service_sites(inventory, "registry")]  # fmt: skip
 
 
 def storage_proxy_msp_id(inventory: topology.Topology) -> str:
@@ -212,6 +260,16 @@ def render(inventory: topology.Topology) -> dict[str, Any]:
         "postgresql": {"servers": postgresql_servers(inventory)},
         "seaweedfs": {"stores": service_sites(inventory, "storage")},
         "storage": {"instances": storage_instances(inventory)},
+        "registry": {"instances": registry_instances(inventory)},
+        "hospital-manager": {
+            "instances": service_sites(inventory, "hospital_manager"),
+            "registry": service_endpoint(inventory, "registry"),
+        },
+        "sharing-proxy": {
+            "instances": service_sites(inventory, "sharing_proxy"),
+            "registry": service_endpoint(inventory, "registry"),
+            "storage": service_endpoint(inventory, "storage"),
+        },
     }
 
 

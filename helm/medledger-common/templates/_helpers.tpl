@@ -372,3 +372,258 @@ spec:
       configMap:
         name: {{ include "medledger-common.trustConfigMap" .context }}
 {{- end -}}
+
+{{/*
+The init container that waits until each ADDRESS ("host:port") accepts a connection, for the chart's enrolWait
+seconds: a service whose database or store is not up yet would exit, and Kubernetes' back-off would start it again
+only minutes later. Call with (dict "context" $ "addresses" LIST).
+*/}}
+{{- define "medledger-common.waitContainer" -}}
+name: wait
+image: {{ include "medledger-common.image" (dict "image" .context.Values.initImage "global" .context.Values.global) }}
+imagePullPolicy: {{ .context.Values.initImage.pullPolicy }}
+command:
+  - python3
+  - -c
+  - |
+    import socket, sys, time
+    deadline = time.monotonic() + float(sys.argv[1])
+    for address in sys.argv[2:]:
+        host, port = address.rsplit(":", 1)
+        while True:
+            try:
+                socket.create_connection((host, int(port)), timeout=5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    sys.exit(f"{address} does not answer")
+                time.sleep(2)
+  - {{ .context.Values.enrolWait | quote }}
+  {{- range .addresses }}
+  - {{ . }}
+  {{- end }}
+securityContext:
+  {{- include "medledger-common.containerSecurityContext" .context | nindent 2 }}
+{{- end -}}
+
+{{/*
+The `helm test` hook <release>-<service>-answers (see testPod) of a chart of services (medledger-common.service):
+it asks each instance's PATH without signing, and each must answer over TLS, verified against the offline TLS root
+for the name its clients dial, and refuse the request (401): it is up, and its door is shut to strangers. Call with
+(dict "context" $ "service" SERVICE "path" PATH); nothing without instances.
+*/}}
+{{- define "medledger-common.serviceAnswersHook" -}}
+{{- $slug := .service | replace "_" "-" -}}
+{{- $urls := list -}}
+{{- range .context.Values.instances -}}
+{{- $urls = append $urls (printf "https://%s-%s-%s.%s.svc:%d%s" $.context.Release.Name $slug .name $.context.Release.Namespace (int $.context.Values.port) $.path) -}}
+{{- end -}}
+{{- $script := `import os
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+context = ssl.create_default_context(cafile="/etc/medledger/trust/tls-root.pem")
+failed = 0
+for url in os.environ["SERVICE_URLS"].split():
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=10) as answer:
+            outcome = f"answered {answer.status} to an unsigned request"
+    except urllib.error.HTTPError as error:
+        outcome = "refuses an unsigned request: OK" if error.code == 401 else f"answered {error.code}"
+    except OSError as error:
+        outcome = str(error)
+    print(f"{url}: {outcome}")
+    failed += not outcome.endswith(": OK")
+sys.exit(1 if failed else 0)
+` -}}
+{{- if $urls }}
+{{ include "medledger-common.testPod" (dict "context" .context "name" (printf "%s-answers" $slug)
+     "env" (dict "SERVICE_URLS" (join " " $urls)) "script" $script) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A service beside a peer (helm/storage, helm/registry, helm/hospital-manager, helm/sharing-proxy), named
+<release>-<service>-<peer>: its settings in a ConfigMap; a Deployment of servers that share its TLS identity
+(enrolled at its organisation's TLS CA for its Service's names), trust every organisation's verifying MSP (checked
+against the offline roots) and run `medledger-SERVICE --settings`; its Service (the chart's port); and the account
+that enrols and reads its Secrets, by name. Call with (dict "context" $ "instance" ENTRY (name, organisation)
+"service" SERVICE "audience" AUDIENCE "maxBodyBytes" N "settings" DICT (its own settings, beside the base's)) and
+optionally:
+- "database" true: its database SERVICE on the PostgreSQL server beside the same peer, whose role's password it
+  shares with that server (medledger-k8s-secret), and which it waits for;
+- "msp" true: its own enrolment at its organisation's CA (in /var/run/medledger/msp), which signs its requests;
+- "identities" (rendered init containers before the MSPs: further identities), "initContainers" (after them),
+  "waitFor" (further host:port it waits for), "secrets" (further Secrets it reads), "volumes" (rendered) and
+  "mounts" (dicts): the main container's further volumes and their mounts.
+*/}}
+{{- define "medledger-common.service" -}}
+{{- $context := .context -}}
+{{- $values := $context.Values -}}
+{{- $namespace := $context.Release.Namespace -}}
+{{- $slug := .service | replace "_" "-" -}}
+{{- $name := printf "%s-%s-%s" $context.Release.Name $slug .instance.name -}}
+{{- $component := printf "%s-%s" $slug .instance.name -}}
+{{- $organisation := fromJson (include "medledger-common.organisation" (dict "context" $context "name" .instance.organisation)) -}}
+{{- $labels := dict "context" $context "component" $component -}}
+{{- $organisations := dict -}}
+{{- range $values.global.organisations -}}
+{{- $_ := set $organisations .mspId (printf "/var/run/medledger/genesis/orgs/%s/msp" .name) -}}
+{{- end -}}
+{{- $settings := merge (dict
+      "audience" .audience "host" "0.0.0.0" "port" (int $values.port)
+      "tls" (dict "certificate" "/var/run/medledger/tls/tls-chain.crt" "key" "/var/run/medledger/tls/tls.key")
+      "organisations" $organisations
+      "request_window_seconds" (int $values.requestWindowSeconds)
+      "max_body_bytes" (int64 .maxBodyBytes)) .settings -}}
+{{- $secrets := list -}}
+{{- $initContainers := list -}}
+{{- $waitFor := .waitFor | default list -}}
+{{- $mounts := list -}}
+{{- $volumes := list -}}
+{{- if .database -}}
+{{- $server := include "medledger-common.postgresqlServer" (dict "context" $context "name" .instance.name) -}}
+{{- $secret := include "medledger-common.databaseSecret" (dict "context" $context "name" .instance.name "database" .service) -}}
+{{- $_ := set $settings "database" (dict "host" (printf "%s.%s.svc" $server $namespace) "port" (int $values.ports.postgresql)
+      "name" .service "user" .service "password_file" "/var/run/medledger/database/password"
+      "server_ca" "/var/run/medledger/tls/ca.crt") -}}
+{{- $secrets = append $secrets $secret -}}
+{{- $initContainers = append $initContainers (include "medledger-common.secretContainer" (dict "context" $context
+      "name" "database-password" "secret" $secret "keys" (list "password") "volume" "database")) -}}
+{{- $waitFor = prepend $waitFor (printf "%s.%s.svc:%d" $server $namespace (int $values.ports.postgresql)) -}}
+{{- $mounts = append $mounts (dict "name" "database" "mountPath" "/var/run/medledger/database" "readOnly" true) -}}
+{{- $volumes = append $volumes (include "medledger-common.identityVolume" "database") -}}
+{{- end -}}
+{{- if .msp -}}
+{{- $secrets = append $secrets (printf "%s-msp" $name) -}}
+{{- $mounts = append $mounts (dict "name" "msp" "mountPath" "/var/run/medledger/msp" "readOnly" true) -}}
+{{- $volumes = append $volumes (include "medledger-common.identityVolume" "msp") -}}
+{{- end -}}
+{{- with .initContainers }}{{ $initContainers = concat $initContainers . }}{{ end -}}
+{{- if $waitFor -}}
+{{- $initContainers = append $initContainers (include "medledger-common.waitContainer" (dict "context" $context "addresses" $waitFor)) -}}
+{{- end -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ $name }}
+  namespace: {{ $namespace }}
+  labels:
+    {{- include "medledger-common.labels" $labels | nindent 4 }}
+data:
+  settings.json: |
+    {{- toPrettyJson $settings | nindent 4 }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $name }}
+  namespace: {{ $namespace }}
+  labels:
+    {{- include "medledger-common.labels" $labels | nindent 4 }}
+    medledger.org/organisation: {{ .instance.organisation }}
+spec:
+  replicas: {{ $values.replicaCount }}
+  selector:
+    matchLabels:
+      {{- include "medledger-common.selectorLabels" $labels | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "medledger-common.labels" $labels | nindent 8 }}
+        medledger.org/organisation: {{ .instance.organisation }}
+      annotations:
+        checksum/settings: {{ toPrettyJson $settings | sha256sum }}
+    spec:
+      serviceAccountName: {{ $name }}
+      automountServiceAccountToken: false
+      securityContext:
+        {{- include "medledger-common.podSecurityContext" $context | nindent 8 }}
+      initContainers:
+        # Its TLS identity from its organisation's TLS CA, for its Service's names; the servers share it.
+        - {{ include "medledger-common.enrolContainer" (dict "context" $context "organisation" $organisation
+              "identity" $component "secretName" (printf "%s-tls" $name)
+              "hosts" (fromYamlArray (include "medledger-common.serviceHosts" (dict "context" $context "name" $name)))) | nindent 10 | trim }}
+        {{- if .msp }}
+        # Its enrolment at its organisation's CA, which signs its requests to other services and its transactions.
+        - {{ include "medledger-common.enrolContainer" (dict "context" $context "organisation" $organisation "kind" "msp"
+              "identity" $component "secretName" (printf "%s-msp" $name)) | nindent 10 | trim }}
+        {{- end }}
+        {{- range .identities }}
+        - {{ . | nindent 10 | trim }}
+        {{- end }}
+        # Whom it trusts: every organisation's verifying MSP, checked against the offline roots.
+        - {{ include "medledger-common.verifyingMspsContainer" $context | nindent 10 | trim }}
+        {{- range $initContainers }}
+        - {{ . | nindent 10 | trim }}
+        {{- end }}
+      containers:
+        - name: {{ $slug }}
+          image: {{ include "medledger-common.image" (dict "image" $values.image "global" $values.global) }}
+          imagePullPolicy: {{ $values.image.pullPolicy }}
+          command: [medledger-{{ $slug }}, --settings, /etc/medledger/{{ .service }}/settings.json]
+          ports:
+            - {name: https, containerPort: {{ $values.port }}}
+          readinessProbe:
+            tcpSocket: {port: https}
+            periodSeconds: 5
+          livenessProbe:
+            tcpSocket: {port: https}
+            initialDelaySeconds: 30
+            periodSeconds: 20
+          securityContext:
+            {{- include "medledger-common.containerSecurityContext" $context | nindent 12 }}
+          resources:
+            {{- toYaml $values.resources | nindent 12 }}
+          volumeMounts:
+            - {name: tls, mountPath: /var/run/medledger/tls, readOnly: true}
+            - {name: trust, mountPath: /etc/medledger/trust, readOnly: true}
+            - {name: work, mountPath: /var/run/medledger/genesis, readOnly: true}
+            - {name: settings, mountPath: /etc/medledger/{{ .service }}, readOnly: true}
+            - {name: tmp, mountPath: /tmp}
+            {{- with concat $mounts (.mounts | default list) }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+      volumes:
+        {{- include "medledger-common.enrolVolumes" $context | nindent 8 }}
+        - name: work
+          emptyDir: {sizeLimit: 1Mi}
+        - name: settings
+          configMap:
+            name: {{ $name }}
+        - name: tmp
+          emptyDir: {sizeLimit: 16Mi}
+        {{- range concat $volumes (.volumes | default list) }}
+        - {{ . | nindent 10 | trim }}
+        {{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $name }}
+  namespace: {{ $namespace }}
+  labels:
+    {{- include "medledger-common.labels" $labels | nindent 4 }}
+spec:
+  selector:
+    {{- include "medledger-common.selectorLabels" $labels | nindent 4 }}
+  ports:
+    - {name: https, port: {{ $values.port }}, targetPort: https}
+---
+{{ include "medledger-common.identityAccess" (dict "context" $context "name" $name "component" $component
+     "pods" (list $name) "secrets" (concat $secrets (.secrets | default list))) }}
+{{- end -}}
+
+{{/*
+Where a service of another chart is reached from a pod, and the TLS CA chain its certificate ends at (its
+organisation's, from the verifying MSPs the pod writes): the settings' endpoint of a registry or a storage service.
+Call with (dict "context" $ "service" SERVICE "instance" ENTRY (name, organisation) "port" PORT); JSON.
+*/}}
+{{- define "medledger-common.serviceEndpoint" -}}
+{{- $msp := printf "/var/run/medledger/genesis/orgs/%s/msp" .instance.organisation -}}
+{{- toJson (dict
+      "address" (printf "%s-%s-%s.%s.svc:%d" .context.Release.Name (.service | replace "_" "-") .instance.name .context.Release.Namespace (int .port))
+      "tls_ca_files" (list (printf "%s/tlsintermediatecerts/ca.pem" $msp) (printf "%s/tlscacerts/root.pem" $msp))) -}}
+{{- end -}}

@@ -109,13 +109,42 @@ stops the install before any resource is created, as the playbooks' preflight do
 {{- include "medledger.registeredTls" (dict "context" $ "name" (printf "seaweedfs-%s-0" .name) "why" (printf "object store %s's pod" .name)) -}}
 {{- end -}}
 {{- range .Values.storage.instances -}}
-{{- if not (has "storage" (get $servers .name | default list)) -}}
-{{- fail (printf "storage.instances: the storage service beside %s needs postgresql.servers to hold a server %s with the database storage" .name .name) -}}
-{{- end -}}
 {{- if not (hasKey $stores .name) -}}
-{{- fail (printf "storage.instances: the storage service beside %s needs seaweedfs.stores to hold a store %s" .name .name) -}}
+{{- fail (printf "storage.instances: the storage beside %s needs seaweedfs.stores to hold a store %s" .name .name) -}}
 {{- end -}}
-{{- include "medledger.registeredTls" (dict "context" $ "name" (printf "storage-%s" .name) "why" (printf "the storage service %s's servers" .name)) -}}
+{{- end -}}
+{{- $sites := dict -}}
+{{- range $service := list "storage" "registry" "hospital_manager" "sharing_proxy" -}}
+{{- $chart := $service | replace "_" "-" -}}
+{{- range (index $.Values $chart).instances -}}
+{{- $_ := set $sites (printf "%s/%s" $chart .name) true -}}
+{{- if not (has $service (get $servers .name | default list)) -}}
+{{- fail (printf "%s.instances: the %s beside %s needs postgresql.servers to hold a server %s with the database %s" $chart $chart .name .name $service) -}}
+{{- end -}}
+{{- include "medledger.registeredTls" (dict "context" $ "name" (printf "%s-%s" $chart .name) "why" (printf "the %s %s's servers" $chart .name)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $chart, $needs := dict "hospital-manager" (list "registry") "sharing-proxy" (list "registry" "storage") -}}
+{{- if (index $.Values $chart).instances -}}
+{{- range $needs -}}
+{{- $endpoint := get (index $.Values $chart) . -}}
+{{- if not (hasKey $sites (printf "%s/%s" . ($endpoint.name | default ""))) -}}
+{{- fail (printf "%s.%s names no %s of %s.instances: its services could not reach one; render the values again with medledger-helm-values" $chart . . .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $instance := .Values.registry.instances -}}
+{{- range .registrars -}}
+{{- $name := printf "registry-%s-%s" $instance.name (lower .organisation) -}}
+{{- $cas := list -}}
+{{- range (index $.Values "fabric-ca").registrations -}}
+{{- if and (eq .name $name) (hasKey (.attributes | default dict) "hf.Registrar.Roles") }}{{ $cas = append $cas .ca }}{{ end -}}
+{{- end -}}
+{{- if or (ne (len $cas) 2) (not (has (printf "ca-%s" (lower .organisation)) $cas)) -}}
+{{- fail (printf "fabric-ca.registrations lacks %s with hf.Registrar.Roles at %s's enrolment CA and TLS CA: the registry %s could not register its people; render the values again with medledger-helm-values" $name .organisation $instance.name) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.kafka.enabled (le (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}
 {{- fail (printf "kafka.messageMaxBytes %d is not above orderer.batch.absoluteMaxBytes %d: the brokers would refuse a full block" (int .Values.kafka.messageMaxBytes) (int .Values.orderer.batch.absoluteMaxBytes)) -}}

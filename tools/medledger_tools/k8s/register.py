@@ -34,15 +34,27 @@ class Registration:
     affiliation: str
     # One per pod that enrols the identity: several share one (the Kafka brokers' subject towards ZooKeeper).
     enrolments: int = 1
+    # Attributes in its certificate: a registrar's hf.Registrar.* (the registry's at each organisation's CAs).
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    FORM = "NAME:CA:TYPE:AFFILIATION[:ENROLMENTS[:ATTRIBUTE=VALUE;...]]"
 
     @classmethod
     def parse(cls, text: str) -> Registration:
         parts = text.split(":")
-        count = parts[4] if len(parts) == 5 else "1"
-        if len(parts) not in (4, 5) or not all(parts) or not count.isdigit() or int(count) < 1:
-            raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:CA:TYPE:AFFILIATION[:ENROLMENTS]")
+        count = parts[4] if len(parts) >= 5 else "1"
+        pairs = [pair.partition("=") for pair in parts[5].split(";")] if len(parts) == 6 else []
+        if (
+            not 4 <= len(parts) <= 6
+            or not all(parts)
+            or not count.isdigit()
+            or int(count) < 1
+            or not all(key and equals and value for key, equals, value in pairs)
+        ):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {cls.FORM}")
         name, ca, identity_type, affiliation = parts[:4]
-        return cls(name, ca, identity_type, affiliation, int(count))
+        attributes = tuple(sorted((key, value) for key, _equals, value in pairs))
+        return cls(name, ca, identity_type, affiliation, int(count), attributes)
 
     @property
     def secret_name(self) -> str:
@@ -119,7 +131,7 @@ def main(argv: Sequence[str] | None = None, store: SecretStore | None = None) ->
 
         def register_one(registration: Registration, registrar: Identity, secret: str) -> None:
             register(args.ca_address, registration.ca, registrar, tls_root, enrolment_id=registration.name,
-                     secret=secret, affiliation=registration.affiliation, attributes={},
+                     secret=secret, affiliation=registration.affiliation, attributes=dict(registration.attributes),
                      max_enrollments=registration.enrolments, identity_type=registration.type)  # fmt: skip
 
         for line in register_all(store, args.registration, registrar_at, register_one):
