@@ -416,7 +416,8 @@ for the name its clients dial, and refuse the request (401): it is up, and its d
 {{- $slug := .service | replace "_" "-" -}}
 {{- $urls := list -}}
 {{- range .context.Values.instances -}}
-{{- $urls = append $urls (printf "https://%s-%s-%s.%s.svc:%d%s" $.context.Release.Name $slug .name $.context.Release.Namespace (int $.context.Values.port) $.path) -}}
+{{- $name := include "medledger-common.serviceName" (dict "context" $.context "service" $.service "name" .name) -}}
+{{- $urls = append $urls (printf "https://%s.%s.svc:%d%s" $name $.context.Release.Namespace (int $.context.Values.port) $.path) -}}
 {{- end -}}
 {{- $script := `import os
 import ssl
@@ -464,7 +465,7 @@ optionally:
 {{- $values := $context.Values -}}
 {{- $namespace := $context.Release.Namespace -}}
 {{- $slug := .service | replace "_" "-" -}}
-{{- $name := printf "%s-%s-%s" $context.Release.Name $slug .instance.name -}}
+{{- $name := include "medledger-common.serviceName" (dict "context" $context "service" .service "name" .instance.name) -}}
 {{- $component := printf "%s-%s" $slug .instance.name -}}
 {{- $organisation := fromJson (include "medledger-common.organisation" (dict "context" $context "name" .instance.organisation)) -}}
 {{- $labels := dict "context" $context "component" $component -}}
@@ -624,6 +625,14 @@ Call with (dict "context" $ "service" SERVICE "instance" ENTRY (name, organisati
 {{- define "medledger-common.serviceEndpoint" -}}
 {{- $msp := printf "/var/run/medledger/genesis/orgs/%s/msp" .instance.organisation -}}
 {{- toJson (dict
-      "address" (printf "%s-%s-%s.%s.svc:%d" .context.Release.Name (.service | replace "_" "-") .instance.name .context.Release.Namespace (int .port))
+      "address" (printf "%s.%s.svc:%d" (include "medledger-common.serviceName" (dict "context" .context "service" .service "name" .instance.name)) .context.Release.Namespace (int .port))
       "tls_ca_files" (list (printf "%s/tlsintermediatecerts/ca.pem" $msp) (printf "%s/tlscacerts/root.pem" $msp))) -}}
+{{- end -}}
+
+{{/*
+A service's Deployment, Service, account and Secrets' prefix: <release>-<service>-<peer>. Call with (dict "context" $
+"service" SERVICE "name" PEER).
+*/}}
+{{- define "medledger-common.serviceName" -}}
+{{- printf "%s-%s-%s" .context.Release.Name (.service | replace "_" "-") .name -}}
 {{- end -}}

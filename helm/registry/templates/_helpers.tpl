@@ -1,8 +1,3 @@
-{{/* An instance's Deployment (and Service) name. Call with (dict "context" $ "instance" ENTRY). */}}
-{{- define "registry.name" -}}
-{{- printf "%s-registry-%s" .context.Release.Name .instance.name -}}
-{{- end -}}
-
 {{/*
 Its registrar identity at an organisation's CAs, without the release (as medledger-helm-values registers it), and
 the volume its enrolment at one of them is written to. Call with (dict "instance" ENTRY "registrar" ENTRY) and, for

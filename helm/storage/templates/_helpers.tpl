@@ -1,8 +1,3 @@
-{{/* An instance's Deployment (and Service) name. Call with (dict "context" $ "instance" ENTRY). */}}
-{{- define "storage.name" -}}
-{{- printf "%s-storage-%s" .context.Release.Name .instance.name -}}
-{{- end -}}
-
 {{/*
 An instance's own settings (services/medledger_storage/settings.py), beside the base's and its database's
 (medledger-common.service), as roles/storage writes them on the VMs: its bucket in the object store beside the
@@ -17,7 +12,7 @@ same peer, verified by the TLS root, and whose medledger.proxy identities grant 
       "s3" (dict "endpoint" (printf "https://%s.%s.svc:%d" $store $namespace (int $values.ports.s3))
         "bucket" $values.bucket "access_key" $values.s3AccessKey "secret_key_file" "/var/run/medledger/s3/secret"
         "ca_file" "/var/run/medledger/tls/ca.crt")
-      "public_url" (printf "https://%s.%s.svc:%d" (include "storage.name" .) $namespace (int $values.port))
+      "public_url" (printf "https://%s.%s.svc:%d" (include "medledger-common.serviceName" (dict "context" $context "service" "storage" "name" .instance.name)) $namespace (int $values.port))
       "max_object_bytes" (int64 $values.maxObjectBytes)
       "spool_dir" "/var/lib/medledger/spool"
       "proxy_msp_id" .instance.proxyMspId) -}}
